@@ -1,0 +1,49 @@
+"""Accounts: create, read, change."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from tollgate.accounts import service
+from tollgate.api.app import Runtime
+from tollgate.api.auth import require_operator
+from tollgate.api.deps import runtime
+from tollgate.api.schemas import AccountCreate, AccountUpdate
+from tollgate.api.views import account_view
+from tollgate.ledger import lock_account
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], dependencies=[Depends(require_operator)])
+
+
+@router.post("", status_code=201)
+def create_account(body: AccountCreate, rt: Runtime = Depends(runtime)) -> JSONResponse:
+    now = rt.clock.now()
+    with rt.database.write() as session:
+        account = service.create_account(
+            session,
+            account_id=body.id,
+            name=body.name,
+            unit=body.unit,
+            timezone=body.timezone,
+            country=body.country,
+            price_list_id=body.price_list_id,
+            now=now,
+        )
+        answer = account_view(account)
+    return JSONResponse(answer, status_code=201)
+
+
+@router.get("/{account_id}")
+def get_account(account_id: str, rt: Runtime = Depends(runtime)) -> dict:
+    with rt.database.read() as session:
+        return account_view(service.get_account(session, account_id))
+
+
+@router.patch("/{account_id}")
+def update_account(account_id: str, body: AccountUpdate, rt: Runtime = Depends(runtime)) -> dict:
+    changes = body.model_dump(exclude_unset=True)
+    now = rt.clock.now()
+    with rt.database.write() as session:
+        account = lock_account(session, account_id, now=now)
+        return account_view(service.update_account(session, account, changes, now=now))

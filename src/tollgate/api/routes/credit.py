@@ -1,0 +1,142 @@
+"""An account's credit: grants, balance, list allocations, journal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi.responses import JSONResponse
+
+from tollgate import idempotency, ledger
+from tollgate.accounts.service import get_account
+from tollgate.api.app import Runtime
+from tollgate.api.auth import require_operator
+from tollgate.api.deps import runtime
+from tollgate.api.schemas import AllocationSet, CreditGrant
+from tollgate.api.views import balance_answer, journal_entry_view, lot_view
+from tollgate.errors import InvalidRequest
+from tollgate.ledger.models import POOL
+from tollgate.ledger.service import BucketFigures, is_due, journal_page
+from tollgate.money import format_amount
+
+router = APIRouter(prefix="/v1/accounts", tags=["credit"], dependencies=[Depends(require_operator)])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+@router.post("/{account_id}/credits", status_code=201)
+def grant_credit(
+    account_id: str,
+    body: CreditGrant,
+    idempotency_key: IdempotencyKey = None,
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
+    now = rt.clock.now()
+    request_hash = idempotency.fingerprint(body.model_dump(mode="json"))
+    with rt.database.write() as session:
+        account = ledger.lock_account(session, account_id, now=now)
+        if idempotency_key:
+            replay = idempotency.find_replay(
+                session, account_id=account.id, scope="credits", key=idempotency_key,
+                request_hash=request_hash,
+            )
+            if replay is not None:
+                status, answer = replay
+                return JSONResponse(answer, status_code=status, headers={"Idempotent-Replayed": "true"})
+        debt_before = account.debt
+        lot = ledger.grant(
+            session,
+            account,
+            amount=body.amount,
+            unit=body.unit,
+            source=body.source,
+            expires_at=body.expires_at,
+            priority=body.priority,
+            applies_to=body.applies_to,
+            memo=body.memo,
+            now=now,
+        )
+        answer = {
+            **lot_view(lot),
+            "account_id": account.id,
+            "created_at": lot.created_at.isoformat().replace("+00:00", "Z"),
+            "debt_paid": format_amount(debt_before - account.debt),
+        }
+        if idempotency_key:
+            idempotency.remember(
+                session, account_id=account.id, scope="credits", key=idempotency_key,
+                request_hash=request_hash, status_code=201, body=answer, now=now,
+            )
+    return JSONResponse(answer, status_code=201)
+
+
+@router.get("/{account_id}/balance")
+def get_balance(account_id: str, rt: Runtime = Depends(runtime)) -> dict:
+    now = rt.clock.now()
+    with rt.database.read() as session:
+        account = get_account(session, account_id)
+        if not is_due(account, now):
+            return balance_answer(ledger.balance_view(session, account))
+    # Something fell due since the last operation: catch up first, so the balance
+    # never counts an expired lot or a lapsed reservation.
+    with rt.database.write() as session:
+        account = ledger.lock_account(session, account_id, now=now)
+        return balance_answer(ledger.balance_view(session, account))
+
+
+def _allocation_answer(account_id: str, unit: str, figures: BucketFigures) -> dict:
+    return {
+        "account_id": account_id,
+        "list_id": figures.list_id,
+        "unit": unit,
+        "balance": format_amount(figures.balance),
+        "reserved": format_amount(figures.reserved),
+        "available": format_amount(figures.available),
+    }
+
+
+@router.put("/{account_id}/lists/{list_id}/allocation")
+def set_allocation(
+    account_id: str, list_id: str, body: AllocationSet, rt: Runtime = Depends(runtime)
+) -> dict:
+    _check_list_id(list_id)
+    now = rt.clock.now()
+    with rt.database.write() as session:
+        account = ledger.lock_account(session, account_id, now=now)
+        bucket = ledger.set_allocation(session, account, list_id, body.amount, now=now)
+        return _allocation_answer(
+            account.id, account.unit, BucketFigures(bucket.list_id, bucket.balance, bucket.reserved)
+        )
+
+
+@router.delete("/{account_id}/lists/{list_id}/allocation", status_code=204)
+def delete_allocation(account_id: str, list_id: str, rt: Runtime = Depends(runtime)) -> Response:
+    _check_list_id(list_id)
+    now = rt.clock.now()
+    with rt.database.write() as session:
+        account = ledger.lock_account(session, account_id, now=now)
+        ledger.delete_allocation(session, account, list_id, now=now)
+    return Response(status_code=204)
+
+
+def _check_list_id(list_id: str) -> None:
+    if list_id == POOL or len(list_id) > 128:
+        raise InvalidRequest("list_id must be 1 to 128 characters", code="invalid_list_id")
+
+
+@router.get("/{account_id}/journal")
+def get_journal(
+    account_id: str,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[int | None, Query(ge=0, description="id of the last entry already seen")] = None,
+    rt: Runtime = Depends(runtime),
+) -> dict:
+    with rt.database.read() as session:
+        get_account(session, account_id)
+        page, has_more = journal_page(session, account_id, limit=limit, after=after)
+        data = [journal_entry_view(entry, postings) for entry, postings in page]
+    return {
+        "data": data,
+        "has_more": has_more,
+        "next_after": data[-1]["id"] if has_more and data else None,
+    }

@@ -1,0 +1,65 @@
+"""Reservations: hold credit, then capture or release it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from tollgate import ledger
+from tollgate.api.app import Runtime
+from tollgate.api.auth import require_operator
+from tollgate.api.deps import runtime
+from tollgate.api.schemas import ReservationCapture, ReservationCreate
+from tollgate.api.views import draws_view, reservation_view
+from tollgate.ledger.service import get_reservation, holds_of
+
+router = APIRouter(prefix="/v1", tags=["reservations"], dependencies=[Depends(require_operator)])
+
+
+@router.post("/accounts/{account_id}/reservations", status_code=201)
+def create_reservation(
+    account_id: str, body: ReservationCreate, rt: Runtime = Depends(runtime)
+) -> JSONResponse:
+    now = rt.clock.now()
+    with rt.database.write() as session:
+        account = ledger.lock_account(session, account_id, now=now)
+        reservation = ledger.reserve(
+            session, account, amount=body.amount, list_id=body.list_id,
+            expires_at=body.expires_at, now=now,
+        )
+        answer = reservation_view(reservation, holds_of(session, reservation))
+    return JSONResponse(answer, status_code=201)
+
+
+@router.get("/reservations/{reservation_id}")
+def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict:
+    with rt.database.read() as session:
+        reservation = get_reservation(session, reservation_id)
+        return reservation_view(reservation, holds_of(session, reservation))
+
+
+def _locked(session, reservation_id: str, now):
+    account_id = get_reservation(session, reservation_id).account_id
+    account = ledger.lock_account(session, account_id, now=now)
+    # Re-read under the lock: a concurrent capture may have ended it meanwhile.
+    return account, get_reservation(session, reservation_id)
+
+
+@router.post("/reservations/{reservation_id}/capture")
+def capture_reservation(
+    reservation_id: str, body: ReservationCapture, rt: Runtime = Depends(runtime)
+) -> dict:
+    now = rt.clock.now()
+    with rt.database.write() as session:
+        account, reservation = _locked(session, reservation_id, now)
+        result = ledger.capture(session, account, reservation, body.amount, now=now)
+        return {**reservation_view(reservation), "paid_by": draws_view(result.draws)}
+
+
+@router.post("/reservations/{reservation_id}/release")
+def release_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict:
+    now = rt.clock.now()
+    with rt.database.write() as session:
+        account, reservation = _locked(session, reservation_id, now)
+        ledger.release(session, account, reservation, now=now)
+        return reservation_view(reservation)

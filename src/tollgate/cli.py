@@ -1,0 +1,175 @@
+"""The ``tollgate`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tollgate.clock import SystemClock, parse_instant
+from tollgate.db import Database, database_url_from_env
+from tollgate.money import format_amount
+
+app = typer.Typer(help="Tollgate: prepaid credit and usage billing.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Time-based work: expiry, lapsed reservations.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Ledger checks.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(ledger_app, name="ledger")
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL; default $TOLLGATE_DATABASE_URL or ./tollgate.db"),
+]
+
+
+def _database(url: str | None) -> Database:
+    return Database(url or database_url_from_env())
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOption = None) -> None:
+    """Create or migrate the schema to the newest version."""
+    from tollgate import migrate
+
+    database = _database(database_url)
+    before = migrate.current_revision(database)
+    migrate.upgrade(database)
+    after = migrate.current_revision(database)
+    _say(f"schema at {after}" + (f" (was {before})" if before != after else " (already current)"))
+
+
+@jobs_app.command("run")
+def jobs_run(
+    now: Annotated[
+        str | None, typer.Option("--now", help="ISO-8601 instant to run as of (default: now)")
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Run every job due at NOW: lot expiry and lapsed reservations."""
+    from tollgate.jobs import run_due
+
+    try:
+        at = parse_instant(now) if now else SystemClock().now()
+    except ValueError:
+        _say(f"--now must be an ISO-8601 instant such as 2027-01-31T23:59:59Z, got {now!r}")
+        raise typer.Exit(2) from None
+    database = _database(database_url)
+    _require_current_schema(database)
+    report = run_due(
+        database, at, progress=lambda r: _say(f"... {r.accounts} accounts settled so far")
+    )
+    expired = ", ".join(f"{format_amount(m)} {u}" for u, m in sorted(report.expired_micros.items()))
+    typer.echo(
+        f"jobs as of {at.isoformat()}: {report.accounts} accounts, {report.lots_expired} lots "
+        f"expired ({expired or 'nothing removed'}), {report.reservations_lapsed} reservations lapsed"
+    )
+
+
+@ledger_app.command("check")
+def ledger_check(database_url: DatabaseOption = None) -> None:
+    """Check the ledger invariants of every account; exit 1 if any is violated."""
+    from sqlalchemy import select
+
+    from tollgate.accounts.models import Account
+    from tollgate.ledger import check_invariants
+    from tollgate.ledger.invariants import journal_total
+
+    database = _database(database_url)
+    failures = 0
+    with database.read() as session:
+        ids = list(session.scalars(select(Account.id).order_by(Account.id)))
+        for account_id in ids:
+            for problem in check_invariants(session, account_id):
+                failures += 1
+                typer.echo(f"{account_id}: {problem}")
+        total = journal_total(session)
+    if total:
+        failures += 1
+        typer.echo(f"the journal's postings sum to {total}, not zero")
+    typer.echo(f"{len(ids)} accounts checked, {failures} problems")
+    raise typer.Exit(1 if failures else 0)
+
+
+def _require_current_schema(database: Database) -> None:
+    from tollgate import migrate
+
+    if not migrate.is_current(database):
+        _say("the database schema is not current: run 'tollgate db upgrade' first")
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    if database_url:
+        os.environ["TOLLGATE_DATABASE_URL"] = database_url
+    _require_current_schema(_database(database_url))
+    if not os.environ.get("TOLLGATE_OPERATOR_KEY"):
+        _say("warning: TOLLGATE_OPERATOR_KEY is not set; every request will answer 401")
+    uvicorn.run(
+        "tollgate.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@app.command()
+def demo(
+    database: Annotated[Path, typer.Option(help="SQLite file for the demo")] = Path("tollgate-demo.db"),
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Seed only, do not serve")] = False,
+) -> None:
+    """Create a seeded demo installation (SQLite) and serve it."""
+    from tollgate import migrate
+    from tollgate.demo import DEMO_OPERATOR_KEY, seed
+
+    url = f"sqlite:///{database.resolve()}"
+    os.environ["TOLLGATE_DATABASE_URL"] = url
+    key = os.environ.setdefault("TOLLGATE_OPERATOR_KEY", DEMO_OPERATOR_KEY)
+    db = Database(url)
+    migrate.upgrade(db)
+    created = seed(db, SystemClock().now())
+    db.dispose()
+    _say(("seeded" if created else "reusing") + f" demo data in {database}")
+    base = f"http://{host}:{port}"
+    typer.echo(
+        "\nTollgate demo\n"
+        f"  API:          {base}/v1   (OpenAPI: {base}/docs)\n"
+        f"  operator key: {key.split(',')[0]}\n"
+        f"  try:          curl -H 'Authorization: Bearer {key.split(',')[0]}' "
+        f"{base}/v1/accounts/acme/balance\n"
+    )
+    if no_serve:
+        return
+    serve(host=host, port=port, workers=1, database_url=url)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Settings read from the environment at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from tollgate.db import database_url_from_env
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=database_url_from_env)
+    # Bootstrap operator keys (TOLLGATE_OPERATOR_KEY; several may be given, comma-separated,
+    # so that a key can be rotated without downtime).
+    operator_keys: tuple[str, ...] = ()
+    max_page_size: int = 500
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        raw = os.environ.get("TOLLGATE_OPERATOR_KEY", "")
+        keys = tuple(key.strip() for key in raw.split(",") if key.strip())
+        return cls(database_url=database_url_from_env(), operator_keys=keys)

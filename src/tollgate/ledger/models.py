@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tollgate.db import Base, BigIntPK, UTCDateTime
+
+POOL = ""  # list_id of an account's unassigned pool bucket
+LOT_SOURCES = ("purchase", "auto_recharge", "grant", "plan_allowance", "bundle", "refund")
+RESERVATION_STATUSES = ("held", "captured", "released", "lapsed")
+
+
+class Lot(Base):
+    """A piece of credit that entered an account, tracked until spent or expired."""
+
+    __tablename__ = "lots"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_lots_amount_positive"),
+        CheckConstraint("remaining >= 0", name="ck_lots_remaining_non_negative"),
+        CheckConstraint("reserved >= 0", name="ck_lots_reserved_non_negative"),
+        CheckConstraint("reserved <= remaining", name="ck_lots_reserved_within_remaining"),
+        CheckConstraint("remaining <= amount", name="ck_lots_remaining_within_amount"),
+        Index(
+            "ix_lots_open",
+            "account_id",
+            "unit",
+            sqlite_where=text("remaining > 0"),
+            postgresql_where=text("remaining > 0"),
+        ),
+        Index(
+            "ix_lots_expiring",
+            "expires_at",
+            sqlite_where=text("remaining > 0 AND expired_at IS NULL"),
+            postgresql_where=text("remaining > 0 AND expired_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(12))
+    source: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    # Comma-separated tags (channels) this lot may pay for; NULL means anything.
+    applies_to: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def available(self) -> int:
+        return self.remaining - self.reserved
+
+    @property
+    def applies_to_list(self) -> list[str] | None:
+        return self.applies_to.split(",") if self.applies_to else None
+
+
+class Bucket(Base):
+    """Who may spend credit: the unassigned pool ('') or one list's allocation."""
+
+    __tablename__ = "buckets"
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="ck_buckets_balance_non_negative"),
+        CheckConstraint("reserved >= 0", name="ck_buckets_reserved_non_negative"),
+        CheckConstraint("reserved <= balance", name="ck_buckets_reserved_within_balance"),
+    )
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(12), primary_key=True)
+    list_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.reserved
+
+    @property
+    def ledger_account(self) -> str:
+        return bucket_ledger_account(self.list_id)
+
+
+def bucket_ledger_account(list_id: str) -> str:
+    return "pool" if list_id == POOL else f"list:{list_id}"
+
+
+class Reservation(Base):
+    """Credit held for a send or a call in progress (a two-phase transfer)."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_reservations_amount_positive"),
+        CheckConstraint("held >= 0", name="ck_reservations_held_non_negative"),
+        Index(
+            "ix_reservations_lapsing",
+            "expires_at",
+            sqlite_where=text("status = 'held'"),
+            postgresql_where=text("status = 'held'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(12))
+    list_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # The bucket that holds (and will pay) it: the list's allocation or the pool.
+    bucket_list_id: Mapped[str] = mapped_column(String(128))
+    tag: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    held: Mapped[int] = mapped_column(BigInteger)
+    captured: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="held")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ReservationHold(Base):
+    """How much of one lot a reservation holds."""
+
+    __tablename__ = "reservation_holds"
+    __table_args__ = (CheckConstraint("amount >= 0", name="ck_holds_amount_non_negative"),)
+
+    reservation_id: Mapped[str] = mapped_column(ForeignKey("reservations.id"), primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class JournalEntry(Base):
+    """One movement of credit. Append-only: a correction is a new entry."""
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (Index("ix_journal_entries_account", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    memo: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Posting(Base):
+    """One leg of a journal entry; the legs of an entry sum to zero per unit.
+
+    ``amount`` is signed micros from the point of view of ``ledger_account``: a
+    customer bucket (``pool``, ``list:<id>``) or ``debt`` goes up with positive
+    amounts; system accounts (``system:…``) are the other side.
+    """
+
+    __tablename__ = "postings"
+    __table_args__ = (
+        Index("ix_postings_entry", "entry_id"),
+        Index("ix_postings_account", "account_id", "ledger_account"),
+        Index("ix_postings_lot", "lot_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    ledger_account: Mapped[str] = mapped_column(String(160))
+    unit: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), nullable=True)
