@@ -20,6 +20,8 @@ ledger_app = typer.Typer(help="Ledger checks.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(ledger_app, name="ledger")
+rates_app = typer.Typer(help="Price lists as CSV: import and export.", no_args_is_help=True)
+app.add_typer(rates_app, name="rates")
 
 DatabaseOption = Annotated[
     str | None,
@@ -41,9 +43,12 @@ def db_upgrade(database_url: DatabaseOption = None) -> None:
     from tollgate import migrate
 
     database = _database(database_url)
-    before = migrate.current_revision(database)
-    migrate.upgrade(database)
-    after = migrate.current_revision(database)
+    try:
+        before = migrate.current_revision(database)
+        migrate.upgrade(database)
+        after = migrate.current_revision(database)
+    finally:
+        database.dispose()
     _say(f"schema at {after}" + (f" (was {before})" if before != after else " (already current)"))
 
 
@@ -58,15 +63,18 @@ def jobs_run(
     from tollgate.jobs import run_due
 
     try:
-        at = parse_instant(now) if now else SystemClock().now()
-    except ValueError:
+        at = parse_instant(now) if now is not None else SystemClock().now()
+    except (ValueError, OverflowError):
         _say(f"--now must be an ISO-8601 instant such as 2027-01-31T23:59:59Z, got {now!r}")
         raise typer.Exit(2) from None
     database = _database(database_url)
-    _require_current_schema(database)
-    report = run_due(
-        database, at, progress=lambda r: _say(f"... {r.accounts} accounts settled so far")
-    )
+    try:
+        _require_current_schema(database)
+        report = run_due(
+            database, at, progress=lambda r: _say(f"... {r.accounts} accounts settled so far")
+        )
+    finally:
+        database.dispose()
     expired = ", ".join(f"{format_amount(m)} {u}" for u, m in sorted(report.expired_micros.items()))
     typer.echo(
         f"jobs as of {at.isoformat()}: {report.accounts} accounts, {report.lots_expired} lots "
@@ -85,18 +93,118 @@ def ledger_check(database_url: DatabaseOption = None) -> None:
 
     database = _database(database_url)
     failures = 0
-    with database.read() as session:
-        ids = list(session.scalars(select(Account.id).order_by(Account.id)))
-        for account_id in ids:
-            for problem in check_invariants(session, account_id):
-                failures += 1
-                typer.echo(f"{account_id}: {problem}")
-        total = journal_total(session)
+    try:
+        with database.read() as session:
+            ids = list(session.scalars(select(Account.id).order_by(Account.id)))
+            for account_id in ids:
+                for problem in check_invariants(session, account_id):
+                    failures += 1
+                    typer.echo(f"{account_id}: {problem}")
+            total = journal_total(session)
+    finally:
+        database.dispose()
     if total:
         failures += 1
         typer.echo(f"the journal's postings sum to {total}, not zero")
     typer.echo(f"{len(ids)} accounts checked, {failures} problems")
     raise typer.Exit(1 if failures else 0)
+
+
+PriceListOption = Annotated[str, typer.Option("--price-list", help="Price list id, e.g. default")]
+
+
+@rates_app.command("import")
+def rates_import(
+    file: Annotated[Path, typer.Argument(help="CSV file; columns as the API's price rows")],
+    price_list: PriceListOption,
+    effective_from: Annotated[
+        str | None, typer.Option("--effective-from", help="ISO-8601 instant (default: now)")
+    ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option("--unit", help="Unit of the prices (default: the current version's)"),
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Store FILE as a new version of a price list; nothing is stored if any line is bad."""
+    from tollgate.errors import TollgateError
+    from tollgate.rating.csv import BadCsv, import_price_list
+
+    start = _instant_option("--effective-from", effective_from)
+    try:
+        content = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _say(f"cannot read {file}: {exc}")
+        raise typer.Exit(2) from None
+    database = _database(database_url)
+    try:
+        _require_current_schema(database)
+        with database.write() as session:
+            stored, created = import_price_list(
+                session, price_list, content, now=SystemClock().now(), unit=unit,
+                effective_from=start,
+            )
+    except BadCsv as exc:
+        for line, message in exc.problems:
+            _say(f"{file}:{line}: {message}")
+        _say(f"nothing imported: {len(exc.problems)} bad line(s)")
+        raise typer.Exit(1) from None
+    except TollgateError as exc:
+        _say(f"nothing imported: {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    header = stored.header
+    verb = "imported as" if created else "unchanged: identical to"
+    typer.echo(
+        f"price list {header.price_list_id} {verb} version {header.version}: "
+        f"{header.row_count} rows in {header.unit}, effective from "
+        f"{header.effective_from.isoformat()}"
+    )
+
+
+@rates_app.command("export")
+def rates_export(
+    price_list: PriceListOption,
+    at: Annotated[str | None, typer.Option("--at", help="ISO-8601 instant (default: now)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout")
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Write the version of a price list in force now (or at --at) as CSV."""
+    from tollgate.errors import TollgateError
+    from tollgate.rating.csv import export_price_list
+
+    moment = _instant_option("--at", at) or SystemClock().now()
+    database = _database(database_url)
+    try:
+        _require_current_schema(database)
+        with database.read() as session:
+            stored, content = export_price_list(session, price_list, at=moment)
+    except TollgateError as exc:
+        _say(exc.message)
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    if output is None:
+        sys.stdout.write(content)
+    else:
+        output.write_text(content, encoding="utf-8")
+    _say(
+        f"price list {stored.header.price_list_id} version {stored.header.version}: "
+        f"{stored.header.row_count} rows in {stored.header.unit}"
+    )
+
+
+def _instant_option(name: str, value: str | None):
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except (ValueError, OverflowError):
+        _say(f"{name} must be an ISO-8601 instant such as 2027-01-01T00:00:00Z, got {value!r}")
+        raise typer.Exit(2) from None
 
 
 def _require_current_schema(database: Database) -> None:

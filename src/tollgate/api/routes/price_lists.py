@@ -1,0 +1,161 @@
+"""Price lists (rate cards): versioned by ``effective_from``, operator-only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator, Field, StrictInt, StrictStr
+from pydantic_core import PydanticCustomError
+
+from tollgate.api.app import Runtime
+from tollgate.api.auth import require_operator
+from tollgate.api.deps import runtime
+from tollgate.api.schemas import Instant, Request, Unit
+from tollgate.clock import format_instant
+from tollgate.money import format_amount
+from tollgate.rating import service
+from tollgate.rating.rater import PriceRow
+from tollgate.rating.service import StoredVersion, VersionHeader
+
+router = APIRouter(
+    prefix="/v1/price-lists", tags=["price lists"], dependencies=[Depends(require_operator)]
+)
+
+
+def _decimal_string(value: object) -> object:
+    if value is not None and not isinstance(value, str):
+        raise PydanticCustomError(
+            "invalid_amount", 'must be a decimal string such as "0.014", not a number'
+        )
+    return value
+
+
+DecimalString = Annotated[str, BeforeValidator(_decimal_string)]
+
+
+class PriceRowIn(Request):
+    channel: StrictStr = Field(description="voice, sms, email, whatsapp_template or day_pass")
+    direction: StrictStr | None = Field(None, description="outbound, inbound or * (default)")
+    destination: StrictStr | None = Field(
+        None, description="ISO country (FR), E.164 prefix (+3933) or * (default)"
+    )
+    number_type: StrictStr | None = Field(
+        None, description="mobile, fixed, toll_free, premium, … or * (default)"
+    )
+    category: StrictStr | None = Field(
+        None, description="WhatsApp template category (marketing, utility, authentication) or *"
+    )
+    price: DecimalString = Field(description="decimal string, the price of `per` units")
+    per: StrictInt | None = Field(None, description="units the price covers; 60 for voice, else 1")
+    increment: StrictStr | None = Field(
+        None, description="voice: first/next seconds, default 60/60"
+    )
+    connect_fee: DecimalString | None = Field(
+        None, description="voice: charged once per answered call"
+    )
+
+
+class PriceListPut(Request):
+    unit: Unit
+    effective_from: Instant | None = None
+    rows: Annotated[list[PriceRowIn], Field(min_length=1, max_length=service.MAX_ROWS)]
+
+
+def row_view(row: PriceRow) -> dict:
+    voice = row.channel == "voice"
+    return {
+        "channel": row.channel,
+        "direction": row.direction,
+        "destination": row.destination,
+        "number_type": row.number_type,
+        "category": row.category,
+        "price": format_amount(row.price),
+        "per": row.per,
+        "increment": row.increment if voice else None,
+        "connect_fee": format_amount(row.connect_fee) if voice else None,
+    }
+
+
+def header_view(header: VersionHeader) -> dict:
+    return {
+        "id": header.price_list_id,
+        "version": header.version,
+        "unit": header.unit,
+        "effective_from": format_instant(header.effective_from),
+        "created_at": format_instant(header.created_at),
+        "row_count": header.row_count,
+    }
+
+
+def version_view(stored: StoredVersion) -> dict:
+    return {**header_view(stored.header), "rows": [row_view(row) for row in stored.card.rows]}
+
+
+@router.put("/{price_list_id}", status_code=201)
+def put_price_list(
+    price_list_id: str, body: PriceListPut, rt: Runtime = Depends(runtime)
+) -> JSONResponse:
+    """Create a new version; older versions still rate events dated before it.
+
+    Sending exactly the latest version again changes nothing and answers 200.
+    """
+    service.check_price_list_id(price_list_id)
+    now = rt.clock.now()
+    rows = [row.model_dump(exclude_none=True) for row in body.rows]
+    with rt.database.write() as session:
+        stored, created = service.put_price_list(
+            session,
+            price_list_id,
+            unit=body.unit,
+            rows=rows,
+            now=now,
+            effective_from=body.effective_from,
+        )
+        answer = version_view(stored)
+    return JSONResponse(answer, status_code=201 if created else 200)
+
+
+@router.get("")
+def list_price_lists(rt: Runtime = Depends(runtime)) -> dict:
+    with rt.database.read() as session:
+        summaries = service.list_price_lists(session)
+    return {"data": [{"id": pid, "versions": count} for pid, count in summaries]}
+
+
+@router.get("/{price_list_id}")
+def get_price_list(
+    price_list_id: str,
+    at: Annotated[Instant | None, Query(description="instant (default: now)")] = None,
+    rt: Runtime = Depends(runtime),
+) -> dict:
+    """The version in force now, or at ``at``."""
+    moment = rt.clock.now() if at is None else at
+    with rt.database.read() as session:
+        return version_view(service.get_price_list(session, price_list_id, at=moment))
+
+
+@router.get("/{price_list_id}/versions")
+def list_versions(price_list_id: str, rt: Runtime = Depends(runtime)) -> dict:
+    now = rt.clock.now()
+    with rt.database.read() as session:
+        headers = service.list_versions(session, price_list_id)
+    in_force = [h for h in headers if h.effective_from <= now]
+    current = max(in_force, key=lambda h: (h.effective_from, h.version)) if in_force else None
+    return {
+        "data": [
+            {**header_view(h), "in_force": current is not None and h.version == current.version}
+            for h in headers
+        ]
+    }
+
+
+@router.get("/{price_list_id}/versions/{version}")
+def get_version(
+    price_list_id: str,
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    rt: Runtime = Depends(runtime),
+) -> dict:
+    with rt.database.read() as session:
+        return version_view(service.get_version(session, price_list_id, version))
