@@ -57,12 +57,17 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(request: pytest.FixtureRequest) -> str:
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     base = make_url(os.environ.get("TOLLGATE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     url = base.set(database=f"{base.database}{_worker_suffix(request.config)}")
     rendered = url.render_as_string(hide_password=False)
     database = Database(rendered)
     try:
+        # One test session per database at a time: a second run against the same
+        # database waits here instead of truncating tables under the first one.
+        guard = database.engine.connect()
+        guard.execute(text("SELECT pg_advisory_lock(7431)"))
+        guard.commit()
         with database.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
@@ -73,8 +78,9 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
             "TOLLGATE_TEST_STORES=sqlite to test SQLite only."
         )
     migrate.upgrade(database)
+    yield rendered
+    guard.close()
     database.dispose()
-    return rendered
 
 
 def _truncate_postgres(database: Database) -> None:

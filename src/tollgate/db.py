@@ -112,10 +112,13 @@ class Database:
         self.engine = engine or create_db_engine(self.url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # A read is one snapshot. At PostgreSQL's default READ COMMITTED each statement
+        # would see commits made since the previous one, so a balance could list lots
+        # that disagree with its buckets; a read-only REPEATABLE READ never conflicts.
         reader_bind = (
             self.engine.execution_options(sqlite_begin="DEFERRED")
             if self.is_sqlite
-            else self.engine
+            else self.engine.execution_options(isolation_level="REPEATABLE READ")
         )
         self._reader = sessionmaker(bind=reader_bind, expire_on_commit=False)
 

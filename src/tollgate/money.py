@@ -16,7 +16,8 @@ MAX_AMOUNT_MICROS = 1_000_000_000 * MICROS_PER_UNIT
 # Hard ceiling for any stored balance (2**62): a grant that would pass it is refused.
 MAX_BALANCE_MICROS = 2**62
 
-_DECIMAL = re.compile(r"^(-?)(\d+)(?:\.(\d+))?$")
+# ASCII only: "\d" would otherwise accept any Unicode digit, such as "١٢".
+_DECIMAL = re.compile(r"^(-?)([0-9]+)(?:\.([0-9]+))?$")
 
 
 class AmountError(ValueError):
@@ -80,9 +81,10 @@ def split_proportionally(total: int, weights: list[tuple[str, int]]) -> dict[str
     """
     positive = [(key, w) for key, w in weights if w > 0]
     weight_sum = sum(w for _, w in positive)
-    if total == 0 or not positive:
+    if total == 0:
         return {key: 0 for key, _ in weights}
     if weight_sum <= 0:
+        # Returning zeros here would make the shares silently miss the total.
         raise ValueError("cannot split over zero weights")
     shares: dict[str, int] = {key: 0 for key, _ in weights}
     remainders: list[tuple[int, str]] = []

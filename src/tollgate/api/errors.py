@@ -36,7 +36,33 @@ def _describe(error: dict) -> str:
     return f"{location}: {message}" if location else message
 
 
+def describe_validation_error(errors: list) -> dict:
+    """The ``{"code", "message"}`` of a list of pydantic errors."""
+    custom = {"invalid_amount", "invalid_timezone"}
+    code = next((e["type"] for e in errors if e.get("type") in custom), "invalid_request")
+    return {"code": code, "message": "; ".join(_describe(error) for error in errors[:5])}
+
+
+class RefuseNulInPath:
+    """ASGI middleware: a path with a NUL character names nothing (and PostgreSQL text
+    cannot hold one), so it is a 404 before any route looks it up."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and "\x00" in scope["path"]:
+            response = error_response(
+                404, "not_found", "no resource has a NUL character in its path"
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_middleware(RefuseNulInPath)
+
     @app.exception_handler(TollgateError)
     async def _domain(_: Request, exc: TollgateError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.message)
@@ -56,13 +82,14 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(
                 422, "invalid_request", "the request body must be a JSON object"
             )
-        custom = {"invalid_amount", "invalid_timezone"}
-        code = next((e["type"] for e in errors if e.get("type") in custom), "invalid_request")
-        message = "; ".join(_describe(error) for error in errors[:5])
-        return error_response(422, code, message)
+        described = describe_validation_error(errors)
+        return error_response(422, described["code"], described["message"])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body that is not even text (e.g. invalid UTF-8).
+            return error_response(400, "malformed_json", "the request body is not valid JSON")
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, getattr(exc, "headers", None))

@@ -24,7 +24,6 @@ from tollgate.ledger.models import (
     Posting,
     Reservation,
     ReservationHold,
-    bucket_ledger_account,
 )
 from tollgate.money import MAX_BALANCE_MICROS, format_amount, split_proportionally
 
@@ -84,6 +83,28 @@ def lock_account(session: Session, account_id: str, *, now: datetime) -> Account
         raise NotFound(f"account {account_id!r} does not exist", code="account_not_found")
     settle(session, account, now=now)
     return account
+
+
+def lock_accounts(session: Session, account_ids: Iterable[str], *, now: datetime) -> dict[str, Account]:
+    """Lock several accounts at once, always in id order (so that two transactions
+    locking overlapping sets cannot deadlock), and settle each. Missing ids are absent
+    from the answer."""
+    ids = sorted(set(account_ids))
+    found: dict[str, Account] = {}
+    for start in range(0, len(ids), 500):
+        stmt = (
+            select(Account)
+            .where(Account.id.in_(ids[start:start + 500]))
+            .order_by(Account.id)
+            .execution_options(populate_existing=True)
+        )
+        if session.get_bind().dialect.name != "sqlite":
+            stmt = stmt.with_for_update()
+        for account in session.scalars(stmt):
+            found[account.id] = account
+    for account in found.values():
+        settle(session, account, now=now)
+    return found
 
 
 def is_due(account: Account, now: datetime) -> bool:
@@ -217,7 +238,27 @@ def spendable(lots: Iterable[Lot], tag: str | None, now: datetime) -> int:
     return sum(lot.available for lot in lots if lot_pays_for(lot, tag, now))
 
 
-def _plan_draw(lots: Sequence[Lot], amount: int, tag: str | None, now: datetime) -> list[tuple[Lot, int]]:
+def available_for(
+    session: Session,
+    account: Account,
+    *,
+    unit: str,
+    now: datetime,
+    list_id: str | None = None,
+    tag: str | None = None,
+) -> int:
+    """What a charge for ``list_id`` and ``tag`` could spend now: it must fit both the
+    paying bucket and the applicable lots."""
+    if list_id and unit == account.unit:
+        bucket = _bucket(session, account.id, unit, list_id) or _bucket(session, account.id, unit, POOL)
+    else:
+        bucket = _bucket(session, account.id, unit, POOL)
+    if bucket is None or bucket.available <= 0:
+        return 0
+    return min(bucket.available, spendable(open_lots(session, account.id, unit), tag, now))
+
+
+def plan_draw(lots: Sequence[Lot], amount: int, tag: str | None, now: datetime) -> list[tuple[Lot, int]]:
     """Take ``amount`` from the lots in draw-down order; the caller checked it fits."""
     plan: list[tuple[Lot, int]] = []
     left = amount
@@ -330,7 +371,7 @@ def grant(
     legs: list[Leg] = [
         (SOURCE_ACCOUNTS[source], unit, -amount, None),
         (pool.ledger_account, unit, amount - settles, lot.id),
-        (DEBT, unit, settles, lot.id),
+        (DEBT, unit, settles, None),
     ]
     post_entry(session, account, "grant", legs, now=now, reference=reference or f"lot:{lot.id}",
                memo=memo)
@@ -430,7 +471,7 @@ def delete_allocation(session: Session, account: Account, list_id: str, *, now: 
 # --- spending -----------------------------------------------------------------------
 
 
-def _refuse_if_blocked(account: Account) -> None:
+def refuse_if_blocked(account: Account) -> None:
     if account.status == "closed":
         raise Conflict(f"account {account.id!r} is closed", code="account_closed")
     if account.debt > 0 or account.status == "blocked":
@@ -441,7 +482,7 @@ def _refuse_if_blocked(account: Account) -> None:
         )
 
 
-def _insufficient(bucket: Bucket, lots_available: int, amount: int, unit: str) -> InsufficientCredit:
+def insufficient_credit(bucket: Bucket, lots_available: int, amount: int, unit: str) -> InsufficientCredit:
     where = "the unassigned pool" if bucket.list_id == POOL else f"list {bucket.list_id!r}"
     available = min(bucket.available, lots_available)
     return InsufficientCredit(
@@ -468,12 +509,12 @@ def reserve(
         raise InvalidRequest("amount must be greater than zero", code="invalid_amount")
     if expires_at is not None and expires_at <= now:
         raise InvalidRequest("expires_at must be in the future", code="invalid_expiry")
-    _refuse_if_blocked(account)
+    refuse_if_blocked(account)
     bucket = spending_bucket(session, account, unit, list_id)
     lots = open_lots(session, account.id, unit)
     lots_available = spendable(lots, tag, now)
     if bucket.available < amount or lots_available < amount:
-        raise _insufficient(bucket, lots_available, amount, unit)
+        raise insufficient_credit(bucket, lots_available, amount, unit)
     reservation = Reservation(
         id=reservation_id or new_reservation_id(),
         account_id=account.id,
@@ -489,7 +530,7 @@ def reserve(
     )
     session.add(reservation)
     session.flush()
-    for lot, take in _plan_draw(lots, amount, tag, now):
+    for lot, take in plan_draw(lots, amount, tag, now):
         lot.reserved += take
         session.add(
             ReservationHold(reservation_id=reservation.id, lot_id=lot.id, account_id=account.id,
@@ -499,6 +540,20 @@ def reserve(
     _note_due(account, expires_at)
     session.flush()
     return reservation
+
+
+def postpone_lapse(
+    session: Session, account: Account, reservation: Reservation, expires_at: datetime
+) -> None:
+    """Keep a held reservation until at least ``expires_at`` (never shortens it)."""
+    if reservation.status != "held":
+        raise Conflict(
+            f"reservation {reservation.id} is already {reservation.status}",
+            code="reservation_not_held",
+        )
+    if reservation.expires_at is not None and reservation.expires_at < expires_at:
+        reservation.expires_at = expires_at
+        _note_due(account, expires_at)
 
 
 def new_reservation_id() -> str:
@@ -584,8 +639,8 @@ def _finish_reservation(
         lots = open_lots(session, account.id, unit)
         lots_available = spendable(lots, reservation.tag, now)
         if bucket.available < excess or lots_available < excess:
-            raise _insufficient(bucket, lots_available, excess, unit)
-        extra_plan = _plan_draw(lots, excess, reservation.tag, now)
+            raise insufficient_credit(bucket, lots_available, excess, unit)
+        extra_plan = plan_draw(lots, excess, reservation.tag, now)
 
     draws: list[Draw] = []
     charge_legs: list[Leg] = []
@@ -601,8 +656,10 @@ def _finish_reservation(
         if spent:
             draws.append(Draw(lot.id, unit, spent))
             charge_legs.append((bucket.ledger_account, unit, -spent, lot.id))
-        if freed and lot.expires_at is not None and lot.expires_at <= at:
-            # The lot expired while this part was held: it expires now.
+        if freed and lot.expired_at is not None:
+            # The lot expired while this part was held: it expires now. (A lot due at
+            # this very instant but not yet expired gets the hold back and expires
+            # whole, pool first, right after: settle orders lapses first.)
             lot.remaining -= freed
             breakage_legs.append((bucket.ledger_account, unit, -freed, lot.id))
         hold.amount = 0
@@ -619,7 +676,7 @@ def _finish_reservation(
     reservation.ended_at = at
     reservation.captured = amount if status == "captured" else None
 
-    result = ChargeResult(draws=_merge(draws), amount=amount)
+    result = ChargeResult(draws=merge_draws(draws), amount=amount)
     if amount:
         charge_legs.append((counterparty or revenue_account(reservation.tag), unit, amount, None))
         entry = post_entry(session, account, "capture", charge_legs, now=now,
@@ -637,7 +694,8 @@ def revenue_account(tag: str | None) -> str:
     return f"system:revenue:{tag}" if tag else "system:revenue"
 
 
-def _merge(draws: list[Draw]) -> list[Draw]:
+def merge_draws(draws: list[Draw]) -> list[Draw]:
+    """One draw per lot, in the order lots were first drawn."""
     merged: dict[int, Draw] = {}
     for draw in draws:
         prior = merged.get(draw.lot_id)
@@ -667,7 +725,7 @@ def charge(
     if amount < 0:
         raise InvalidRequest("amount must not be negative", code="invalid_amount")
     if not allow_debt:
-        _refuse_if_blocked(account)
+        refuse_if_blocked(account)
     if amount == 0:
         return ChargeResult(draws=[], amount=0)
     bucket = spending_bucket(session, account, unit, list_id)
@@ -675,14 +733,14 @@ def charge(
     lots_available = spendable(lots, tag, now)
     payable = min(bucket.available, lots_available, amount)
     if payable < amount and not allow_debt:
-        raise _insufficient(bucket, lots_available, amount, unit)
+        raise insufficient_credit(bucket, lots_available, amount, unit)
     if payable < amount and unit != account.unit:
         raise InsufficientCredit(
             f"{format_amount(amount)} {unit} needed but only {format_amount(payable)} available",
         )
     legs: list[Leg] = []
     draws: list[Draw] = []
-    for lot, take in _plan_draw(lots, payable, tag, now) if payable else []:
+    for lot, take in plan_draw(lots, payable, tag, now) if payable else []:
         lot.remaining -= take
         draws.append(Draw(lot.id, unit, take))
         legs.append((bucket.ledger_account, unit, -take, lot.id))

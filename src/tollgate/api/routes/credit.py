@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
@@ -12,7 +13,7 @@ from tollgate.accounts.service import get_account
 from tollgate.api.app import Runtime
 from tollgate.api.auth import require_operator
 from tollgate.api.deps import runtime
-from tollgate.api.schemas import AllocationSet, CreditGrant
+from tollgate.api.schemas import LIST_ID_PATTERN, AllocationSet, CreditGrant
 from tollgate.api.views import balance_answer, journal_entry_view, lot_view
 from tollgate.errors import InvalidRequest
 from tollgate.ledger.models import POOL
@@ -120,15 +121,21 @@ def delete_allocation(account_id: str, list_id: str, rt: Runtime = Depends(runti
 
 
 def _check_list_id(list_id: str) -> None:
-    if list_id == POOL or len(list_id) > 128:
-        raise InvalidRequest("list_id must be 1 to 128 characters", code="invalid_list_id")
+    # The same rule as a list_id in a body, so that every allocated list can be spent from.
+    if list_id == POOL or not re.fullmatch(LIST_ID_PATTERN, list_id):
+        raise InvalidRequest(
+            "list_id must be 1 to 128 letters, digits or '._:@-', starting with a letter or digit",
+            code="invalid_list_id",
+        )
 
 
 @router.get("/{account_id}/journal")
 def get_journal(
     account_id: str,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    after: Annotated[int | None, Query(ge=0, description="id of the last entry already seen")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="id of the last entry already seen")
+    ] = None,
     rt: Runtime = Depends(runtime),
 ) -> dict:
     with rt.database.read() as session:

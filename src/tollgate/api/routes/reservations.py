@@ -33,8 +33,20 @@ def create_reservation(
 
 @router.get("/reservations/{reservation_id}")
 def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict:
+    now = rt.clock.now()
     with rt.database.read() as session:
         reservation = get_reservation(session, reservation_id)
+        lapsed_unseen = (
+            reservation.status == "held"
+            and reservation.expires_at is not None
+            and reservation.expires_at <= now
+        )
+        if not lapsed_unseen:
+            return reservation_view(reservation, holds_of(session, reservation))
+    # It lapsed since its account was last touched: catch up first, as the balance
+    # does, so that it never reads as held past its expires_at.
+    with rt.database.write() as session:
+        _, reservation = _locked(session, reservation_id, now)
         return reservation_view(reservation, holds_of(session, reservation))
 
 
