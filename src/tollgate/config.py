@@ -15,9 +15,18 @@ class Settings:
     # so that a key can be rotated without downtime).
     operator_keys: tuple[str, ...] = ()
     max_page_size: int = 500
+    # Call time reserved by one authorization or extension (SPEC §6).
+    authorization_slice_seconds: int = 300
 
     @classmethod
     def from_env(cls) -> Settings:
         raw = os.environ.get("TOLLGATE_OPERATOR_KEY", "")
         keys = tuple(key.strip() for key in raw.split(",") if key.strip())
-        return cls(database_url=database_url_from_env(), operator_keys=keys)
+        slice_seconds = int(os.environ.get("TOLLGATE_AUTHORIZATION_SLICE_SECONDS", "300"))
+        if slice_seconds <= 0:
+            raise ValueError("TOLLGATE_AUTHORIZATION_SLICE_SECONDS must be a positive number")
+        return cls(
+            database_url=database_url_from_env(),
+            operator_keys=keys,
+            authorization_slice_seconds=slice_seconds,
+        )

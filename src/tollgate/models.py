@@ -11,16 +11,24 @@ from tollgate.ledger.models import (
     Reservation,
     ReservationHold,
 )
+from tollgate.rating.models import PriceListRow, PriceListVersion
+from tollgate.usage.models import Authorization, AuthorizationSlice, DayPass, UsageEvent
 
 metadata = Base.metadata
 
 __all__ = [
+    "Authorization",
+    "AuthorizationSlice",
+    "DayPass",
+    "UsageEvent",
     "Account",
     "Bucket",
     "IdempotencyRecord",
     "JournalEntry",
     "Lot",
     "Posting",
+    "PriceListRow",
+    "PriceListVersion",
     "Reservation",
     "ReservationHold",
     "metadata",

@@ -28,7 +28,7 @@ def create_app(
     database: Database | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
-    from tollgate.api.routes import accounts, credit, reservations
+    from tollgate.api.routes import accounts, authorizations, credit, price_lists, reservations, usage
 
     settings = settings or Settings.from_env()
     database = database or Database(settings.database_url)
@@ -43,4 +43,7 @@ def create_app(
     app.include_router(accounts.router)
     app.include_router(credit.router)
     app.include_router(reservations.router)
+    app.include_router(price_lists.router)
+    app.include_router(usage.router)
+    app.include_router(authorizations.router)
     return app

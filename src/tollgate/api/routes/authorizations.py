@@ -1,0 +1,86 @@
+"""Online charging for calls: authorize, extend, capture, release."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from tollgate import ledger
+from tollgate.api.app import Runtime
+from tollgate.api.auth import require_operator
+from tollgate.api.deps import runtime
+from tollgate.api.schemas import AuthorizationCapture, AuthorizationCreate
+from tollgate.clock import format_instant
+from tollgate.rating.service import PriceListResolver
+from tollgate.usage import authorizations as calls
+from tollgate.usage.models import Authorization
+
+router = APIRouter(prefix="/v1/authorizations", tags=["authorizations"],
+                   dependencies=[Depends(require_operator)])
+
+
+def _policy(rt: Runtime) -> calls.CallPolicy:
+    return calls.CallPolicy(slice_seconds=rt.settings.authorization_slice_seconds)
+
+
+def _answer(authorization: Authorization, max_seconds: int | None = None) -> dict:
+    answer = {
+        "id": authorization.id,
+        "account_id": authorization.account_id,
+        "status": authorization.status,
+        "granted_seconds": authorization.granted_seconds,
+        "expires_at": format_instant(authorization.expires_at),
+    }
+    if max_seconds is not None:
+        answer["max_seconds"] = max_seconds
+    return answer
+
+
+@router.post("", status_code=201)
+def create_authorization(body: AuthorizationCreate, rt: Runtime = Depends(runtime)) -> JSONResponse:
+    now = rt.clock.now()
+    with rt.database.write() as session:
+        account = ledger.lock_account(session, body.account_id, now=now)
+        authorization, longest = calls.authorize(
+            session, account, direction=body.direction, to=body.to, list_id=body.list_id,
+            now=now, resolver=PriceListResolver(session), policy=_policy(rt),
+        )
+        answer = _answer(authorization, longest)
+    return JSONResponse(answer, status_code=201)
+
+
+def _locked(session, authorization_id: str, now):
+    account_id = calls.get_authorization(session, authorization_id).account_id
+    account = ledger.lock_account(session, account_id, now=now)
+    return account, calls.get_authorization(session, authorization_id)
+
+
+@router.post("/{authorization_id}/extend")
+def extend_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict:
+    now = rt.clock.now()
+    with rt.database.write() as session:
+        account, authorization = _locked(session, authorization_id, now)
+        longest = calls.extend(session, account, authorization, now=now,
+                               resolver=PriceListResolver(session), policy=_policy(rt))
+        return _answer(authorization, longest)
+
+
+@router.post("/{authorization_id}/capture")
+def capture_authorization(
+    authorization_id: str, body: AuthorizationCapture, rt: Runtime = Depends(runtime)
+) -> dict:
+    now = rt.clock.now()
+    with rt.database.write() as session:
+        account, authorization = _locked(session, authorization_id, now)
+        usage = calls.capture(session, account, authorization, body.duration_seconds, now=now,
+                              resolver=PriceListResolver(session))
+        return {**_answer(authorization), "usage": usage}
+
+
+@router.post("/{authorization_id}/release")
+def release_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict:
+    now = rt.clock.now()
+    with rt.database.write() as session:
+        account, authorization = _locked(session, authorization_id, now)
+        calls.release(session, account, authorization, now=now)
+        return _answer(authorization)
