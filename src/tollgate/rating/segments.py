@@ -44,7 +44,8 @@ GSM7_PART: Final = 153
 UCS2_SINGLE: Final = 70
 UCS2_PART: Final = 67
 
-# The default alphabet in table order, less 0x1B (the escape itself).
+# The default alphabet in table order, less 0x1B (the escape itself). 0x09 is the
+# capital Ç: a lowercase ç is not in it, and sends the text as UCS-2.
 GSM7_BASIC: Final = (
     "@£$¥èéùìòÇ\nØø\rÅå"
     "\u0394_\u03a6\u0393\u039b\u03a9\u03a0\u03a8\u03a3\u0398\u039eÆæßÉ"
@@ -55,7 +56,7 @@ GSM7_BASIC: Final = (
 GSM7_EXTENSION: Final = "\f^{}\\[~]|€"
 
 _ESC = "\x1b"
-_gsm7_basic_run = re.compile(f"[{re.escape(GSM7_BASIC)}]*").match
+_find_non_basic = re.compile(f"[^{re.escape(GSM7_BASIC)}]").search
 _is_gsm7 = re.compile(f"[{re.escape(GSM7_BASIC + GSM7_EXTENSION)}]*").fullmatch
 _find_extension = re.compile(f"[{re.escape(GSM7_EXTENSION)}]").findall
 
@@ -82,15 +83,15 @@ class SegmentCount:
 def count_segments(text: str) -> SegmentCount:
     """Count the SMS segments ``text`` is sent as; see the module docstring for the rules."""
     length = len(text)
-    basic_end = _gsm7_basic_run(text).end()
-    if basic_end == length:
+    non_basic = _find_non_basic(text)
+    if non_basic is None:
         if length <= GSM7_SINGLE:
             return SegmentCount(1, GSM7, length)
         if "\r" not in text:
             return SegmentCount(-(-length // GSM7_PART), GSM7, length)
         return SegmentCount(len(_gsm7_part_ends(text)), GSM7, length)
-    if _is_gsm7(text, basic_end):
-        septets = length + len(_find_extension(text, basic_end))
+    if _is_gsm7(text, non_basic.start()):
+        septets = length + len(_find_extension(text, non_basic.start()))
         if septets <= GSM7_SINGLE:
             return SegmentCount(1, GSM7, septets)
         return SegmentCount(len(_gsm7_part_ends(_spell_escapes(text))), GSM7, septets)
