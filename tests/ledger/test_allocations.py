@@ -87,7 +87,9 @@ class TestSettingAnAllocation:
 
         moves = [e for e in journal(client, "acme") if e["kind"] == "allocation"]
 
-        assert [sorted((p["ledger_account"], p["amount"]) for p in e["postings"]) for e in moves] == [
+        assert [
+            sorted((p["ledger_account"], p["amount"]) for p in e["postings"]) for e in moves
+        ] == [
             [("list:sales", "4"), ("pool", "-4")],
             [("list:sales", "-3"), ("pool", "3")],
         ]
@@ -175,7 +177,9 @@ class TestDeletingAnAllocation:
         create_account(client, "acme")
         grant(client, "acme", "10")
         allocate(client, "acme", "sales", "2")
-        refused = client.post("/v1/accounts/acme/reservations", json={"amount": "3", "list_id": "sales"})
+        refused = client.post(
+            "/v1/accounts/acme/reservations", json={"amount": "3", "list_id": "sales"}
+        )
 
         client.delete("/v1/accounts/acme/lists/sales/allocation")
         held = reserve(client, "acme", "9", list_id="sales")

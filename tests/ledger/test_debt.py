@@ -95,8 +95,9 @@ class TestPayingDebt:
     def test_allowance_units_do_not_pay_money_debt(self, client, database, clock):
         in_debt(client, database, clock)
 
-        lot = grant(client, "acme", "600", unit="SECONDS", source="plan_allowance",
-                    applies_to=["voice"])
+        lot = grant(
+            client, "acme", "600", unit="SECONDS", source="plan_allowance", applies_to=["voice"]
+        )
 
         assert (lot["debt_paid"], lot["remaining"]) == ("0", "600")
         assert (account(client)["status"], account(client)["debt"]) == ("blocked", "3")

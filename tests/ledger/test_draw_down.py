@@ -107,7 +107,10 @@ class TestRecordOfWhoPaid:
         assert holds(held) == {first["id"]: "2.5", second["id"]: "0.500001"}
         lots = {lot["id"]: lot for lot in balance(client, "acme")["lots"]}
         assert (lots[first["id"]]["remaining"], lots[first["id"]]["reserved"]) == ("2.5", "2.5")
-        assert (lots[second["id"]]["remaining"], lots[second["id"]]["reserved"]) == ("10", "0.500001")
+        assert (lots[second["id"]]["remaining"], lots[second["id"]]["reserved"]) == (
+            "10",
+            "0.500001",
+        )
         assert_ledger_sound(database, "acme", now=clock.now())
 
     def test_capture_answers_which_lots_paid_how_much(self, client, database, clock):

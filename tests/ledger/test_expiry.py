@@ -60,7 +60,9 @@ class TestWhichBucketLoses:
         assert list_balances(after) == {"sales": "3"}
         assert_ledger_sound(database, "acme", now=clock.now())
 
-    def test_expiry_takes_only_the_pools_available_credit(self, client, database, clock, expires_at):
+    def test_expiry_takes_only_the_pools_available_credit(
+        self, client, database, clock, expires_at
+    ):
         create_account(client, "acme")
         lasting = grant(client, "acme", "4", priority=1)
         grant(client, "acme", "6", expires_at=instant(expires_at))
@@ -90,7 +92,9 @@ class TestWhichBucketLoses:
         assert list_balances(after) == {"sales": "2.5", "support": "1.5"}
         assert_ledger_sound(database, "acme", now=clock.now())
 
-    def test_the_proportion_follows_available_not_balance(self, client, database, clock, expires_at):
+    def test_the_proportion_follows_available_not_balance(
+        self, client, database, clock, expires_at
+    ):
         create_account(client, "acme")
         grant(client, "acme", "6", priority=1)
         grant(client, "acme", "2", expires_at=instant(expires_at))
@@ -136,7 +140,9 @@ class TestSplitInMicros:
         ]
         assert_ledger_sound(database, "acme", now=clock.now())
 
-    def test_leftover_micros_go_to_the_largest_remainders(self, client, database, clock, expires_at):
+    def test_leftover_micros_go_to_the_largest_remainders(
+        self, client, database, clock, expires_at
+    ):
         create_account(client, "acme")
         grant(client, "acme", "2", expires_at=instant(expires_at))
         grant(client, "acme", "5")
@@ -172,7 +178,9 @@ class TestSplitInMicros:
 
 
 class TestHeldCreditOfAnExpiredLot:
-    def test_the_reserved_part_stays_reserved_after_expiry(self, client, database, clock, expires_at):
+    def test_the_reserved_part_stays_reserved_after_expiry(
+        self, client, database, clock, expires_at
+    ):
         create_account(client, "acme")
         lot = grant(client, "acme", "10", expires_at=instant(expires_at))
         reserve(client, "acme", "4")
@@ -203,7 +211,10 @@ class TestHeldCreditOfAnExpiredLot:
         assert response.status_code == 200, response.text
         assert totals(balance(client, "acme")) == ("0", "0", "0")
         first, second = expiry_entries(client)
-        assert sorted(postings(first)) == [("pool", "-6", lot["id"]), ("system:breakage", "6", None)]
+        assert sorted(postings(first)) == [
+            ("pool", "-6", lot["id"]),
+            ("system:breakage", "6", None),
+        ]
         assert second["reference"] == held["id"]
         assert sorted(postings(second)) == [
             ("pool", "-4", lot["id"]),
@@ -250,7 +261,9 @@ class TestHeldCreditOfAnExpiredLot:
         assert totals(balance(client, "acme")) == ("1", "0", "1")
         assert client.get(f"/v1/reservations/{held['id']}").json()["status"] == "lapsed"
         breakage = sum(
-            int(p["amount"]) for e in expiry_entries(client) for p in e["postings"]
+            int(p["amount"])
+            for e in expiry_entries(client)
+            for p in e["postings"]
             if p["ledger_account"] == "system:breakage"
         )
         assert breakage == 10
@@ -389,8 +402,15 @@ class TestExactToTheSecond:
 
     def test_allowance_units_expire_the_same_way(self, client, database, clock, expires_at):
         create_account(client, "acme")
-        grant(client, "acme", "600", unit="SECONDS", applies_to=["voice"],
-              source="plan_allowance", expires_at=instant(expires_at))
+        grant(
+            client,
+            "acme",
+            "600",
+            unit="SECONDS",
+            applies_to=["voice"],
+            source="plan_allowance",
+            expires_at=instant(expires_at),
+        )
         grant(client, "acme", "5")
 
         clock.set(expires_at - timedelta(seconds=1))
@@ -448,7 +468,10 @@ class TestJobs:
         run_due(database, expires_at)
 
         [entry] = expiry_entries(client)
-        assert (entry["reference"], entry["created_at"]) == (f"lot:{lot['id']}", instant(expires_at))
+        assert (entry["reference"], entry["created_at"]) == (
+            f"lot:{lot['id']}",
+            instant(expires_at),
+        )
         assert sorted(postings(entry)) == [
             ("pool", "-3.75", lot["id"]),
             ("system:breakage", "3.75", None),

@@ -67,7 +67,10 @@ class TestEntries:
         [entry] = journal(client, "acme")
 
         assert entry["kind"] == "grant"
-        assert sorted(postings(entry)) == [("pool", "12.5", lot["id"]), (system_account, "-12.5", None)]
+        assert sorted(postings(entry)) == [
+            ("pool", "12.5", lot["id"]),
+            (system_account, "-12.5", None),
+        ]
         assert_ledger_sound(database, "acme", now=clock.now())
 
     def test_a_tagged_charge_goes_to_that_channels_revenue(self, client, database, clock):
@@ -123,8 +126,11 @@ class TestPagination:
         assert [e["id"] for e in third["data"]] == every[4:5]
         assert (third["has_more"], third["next_after"]) == (False, None)
         amounts = [
-            p["amount"] for part in (first, second, third) for e in part["data"]
-            for p in e["postings"] if p["ledger_account"] == "pool"
+            p["amount"]
+            for part in (first, second, third)
+            for e in part["data"]
+            for p in e["postings"]
+            if p["ledger_account"] == "pool"
         ]
         assert amounts == ["1", "2", "3", "4", "5"]
         assert_ledger_sound(database, "acme", now=clock.now())
@@ -174,9 +180,11 @@ class TestAppendOnly:
         charge(database, clock, "acme", "4")
         before = journal(client, "acme")
 
-        with pytest.raises(DBAPIError, match="append-only"):
-            with database.engine.begin() as connection:
-                connection.execute(text(statement))
+        with (
+            pytest.raises(DBAPIError, match="append-only"),
+            database.engine.begin() as connection,
+        ):
+            connection.execute(text(statement))
 
         assert journal(client, "acme") == before
         assert_ledger_sound(database, "acme", now=clock.now())

@@ -133,9 +133,7 @@ class TestCapture:
         assert (lots[second["id"]]["remaining"], lots[second["id"]]["reserved"]) == ("6", "0")
         assert_ledger_sound(database, "acme", now=clock.now())
 
-    def test_capturing_more_draws_the_excess_from_available_credit(
-        self, client, database, clock
-    ):
+    def test_capturing_more_draws_the_excess_from_available_credit(self, client, database, clock):
         create_account(client, "acme")
         first = grant(client, "acme", "3", priority=1)
         second = grant(client, "acme", "7")
@@ -204,7 +202,9 @@ class TestCapture:
 
         entry = journal(client, "acme")[-1]
         assert (entry["kind"], entry["reference"]) == ("capture", held["id"])
-        assert sorted((p["ledger_account"], p["amount"], p["lot_id"]) for p in entry["postings"]) == [
+        assert sorted(
+            (p["ledger_account"], p["amount"], p["lot_id"]) for p in entry["postings"]
+        ) == [
             ("pool", "-1.5", lot["id"]),
             ("system:revenue", "1.5", None),
         ]
