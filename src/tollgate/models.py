@@ -1,5 +1,6 @@
 """Every table, imported in one place so that metadata and migrations see them all."""
 
+from tollgate.access.models import ApiKey
 from tollgate.accounts.models import Account
 from tollgate.db import Base
 from tollgate.idempotency import IdempotencyRecord
@@ -17,6 +18,7 @@ from tollgate.usage.models import Authorization, AuthorizationSlice, DayPass, Us
 metadata = Base.metadata
 
 __all__ = [
+    "ApiKey",
     "Authorization",
     "AuthorizationSlice",
     "DayPass",

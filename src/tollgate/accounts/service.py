@@ -46,10 +46,15 @@ def create_account(
     return account
 
 
+def account_not_found(account_id: str) -> NotFound:
+    # Also the answer to an account key naming another account: the two must not differ.
+    return NotFound(f"account {account_id!r} does not exist", code="account_not_found")
+
+
 def get_account(session: Session, account_id: str) -> Account:
     account = session.get(Account, account_id)
     if account is None:
-        raise NotFound(f"account {account_id!r} does not exist", code="account_not_found")
+        raise account_not_found(account_id)
     return account
 
 

@@ -139,7 +139,9 @@ def settle(session: Session, account: Account, *, now: datetime) -> SettleReport
         # At the same instant a reservation lapses before a lot expires: the hold
         # returns to its lot, which then expires whole.
         due.append((reservation.expires_at, 0, reservation))
-    due.sort(key=lambda item: (item[0], item[1], str(getattr(item[2], "id", ""))))
+    # Lots due at one instant expire in id (creation) order: the pro-rata split of each
+    # depends on what the previous one left. Items of one kind share an id type.
+    due.sort(key=lambda item: (item[0], item[1], item[2].id))
     for at, _, item in due:
         if isinstance(item, Lot):
             removed = _expire_lot(session, account, item, at=at, now=now)
@@ -560,11 +562,14 @@ def new_reservation_id() -> str:
     return "res_" + secrets.token_hex(12)
 
 
+def reservation_not_found(reservation_id: str) -> NotFound:
+    return NotFound(f"reservation {reservation_id!r} does not exist", code="reservation_not_found")
+
+
 def get_reservation(session: Session, reservation_id: str) -> Reservation:
     reservation = session.get(Reservation, reservation_id, populate_existing=True)
     if reservation is None:
-        raise NotFound(f"reservation {reservation_id!r} does not exist",
-                       code="reservation_not_found")
+        raise reservation_not_found(reservation_id)
     return reservation
 
 

@@ -294,11 +294,16 @@ def release(session: Session, account: Account, authorization: Authorization, *,
     authorization.ended_at = now
 
 
+def authorization_not_found(authorization_id: str) -> NotFound:
+    return NotFound(
+        f"authorization {authorization_id!r} does not exist", code="authorization_not_found"
+    )
+
+
 def get_authorization(session: Session, authorization_id: str) -> Authorization:
     authorization = session.get(Authorization, authorization_id, populate_existing=True)
     if authorization is None:
-        raise NotFound(f"authorization {authorization_id!r} does not exist",
-                       code="authorization_not_found")
+        raise authorization_not_found(authorization_id)
     return authorization
 
 

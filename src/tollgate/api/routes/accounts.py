@@ -7,16 +7,21 @@ from fastapi.responses import JSONResponse
 
 from tollgate.accounts import service
 from tollgate.api.app import Runtime
-from tollgate.api.auth import require_operator
+from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import runtime
-from tollgate.api.schemas import AccountCreate, AccountUpdate
+from tollgate.api.schemas import AccountAnswer, AccountCreate, AccountUpdate
 from tollgate.api.views import account_view
 from tollgate.ledger import lock_account
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"], dependencies=[Depends(require_operator)])
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    dependencies=[Depends(requires(OPERATOR))],
+    responses={201: {"model": AccountAnswer}},
+)
 def create_account(body: AccountCreate, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
@@ -34,13 +39,23 @@ def create_account(body: AccountCreate, rt: Runtime = Depends(runtime)) -> JSONR
     return JSONResponse(answer, status_code=201)
 
 
-@router.get("/{account_id}")
+@router.get(
+    "/{account_id}",
+    dependencies=[Depends(requires("consumption.view"))],
+    response_model=None,
+    responses={200: {"model": AccountAnswer}},
+)
 def get_account(account_id: str, rt: Runtime = Depends(runtime)) -> dict:
     with rt.database.read() as session:
         return account_view(service.get_account(session, account_id))
 
 
-@router.patch("/{account_id}")
+@router.patch(
+    "/{account_id}",
+    dependencies=[Depends(requires(OPERATOR))],
+    response_model=None,
+    responses={200: {"model": AccountAnswer}},
+)
 def update_account(account_id: str, body: AccountUpdate, rt: Runtime = Depends(runtime)) -> dict:
     changes = body.model_dump(exclude_unset=True)
     now = rt.clock.now()

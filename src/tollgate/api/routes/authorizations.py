@@ -7,16 +7,21 @@ from fastapi.responses import JSONResponse
 
 from tollgate import ledger
 from tollgate.api.app import Runtime
-from tollgate.api.auth import require_operator
+from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import runtime
-from tollgate.api.schemas import AuthorizationCapture, AuthorizationCreate
+from tollgate.api.schemas import (
+    AuthorizationAnswer,
+    AuthorizationCapture,
+    AuthorizationCaptureAnswer,
+    AuthorizationCreate,
+)
 from tollgate.clock import format_instant
 from tollgate.rating.service import PriceListResolver
 from tollgate.usage import authorizations as calls
 from tollgate.usage.models import Authorization
 
 router = APIRouter(prefix="/v1/authorizations", tags=["authorizations"],
-                   dependencies=[Depends(require_operator)])
+                   dependencies=[Depends(requires(OPERATOR))])
 
 
 def _policy(rt: Runtime) -> calls.CallPolicy:
@@ -36,7 +41,7 @@ def _answer(authorization: Authorization, max_seconds: int | None = None) -> dic
     return answer
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses={201: {"model": AuthorizationAnswer}})
 def create_authorization(body: AuthorizationCreate, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
@@ -55,7 +60,11 @@ def _locked(session, authorization_id: str, now):
     return account, calls.get_authorization(session, authorization_id)
 
 
-@router.post("/{authorization_id}/extend")
+@router.post(
+    "/{authorization_id}/extend",
+    response_model=None,
+    responses={200: {"model": AuthorizationAnswer}},
+)
 def extend_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict:
     now = rt.clock.now()
     with rt.database.write() as session:
@@ -65,7 +74,11 @@ def extend_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) 
         return _answer(authorization, longest)
 
 
-@router.post("/{authorization_id}/capture")
+@router.post(
+    "/{authorization_id}/capture",
+    response_model=None,
+    responses={200: {"model": AuthorizationCaptureAnswer}},
+)
 def capture_authorization(
     authorization_id: str, body: AuthorizationCapture, rt: Runtime = Depends(runtime)
 ) -> dict:
@@ -77,7 +90,11 @@ def capture_authorization(
         return {**_answer(authorization), "usage": usage}
 
 
-@router.post("/{authorization_id}/release")
+@router.post(
+    "/{authorization_id}/release",
+    response_model=None,
+    responses={200: {"model": AuthorizationAnswer}},
+)
 def release_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict:
     now = rt.clock.now()
     with rt.database.write() as session:

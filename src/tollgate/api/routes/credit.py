@@ -11,21 +11,34 @@ from fastapi.responses import JSONResponse
 from tollgate import idempotency, ledger
 from tollgate.accounts.service import get_account
 from tollgate.api.app import Runtime
-from tollgate.api.auth import require_operator
+from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import runtime
-from tollgate.api.schemas import LIST_ID_PATTERN, AllocationSet, CreditGrant
+from tollgate.api.schemas import (
+    LIST_ID_PATTERN,
+    AllocationAnswer,
+    AllocationSet,
+    BalanceAnswer,
+    CreditGrant,
+    GrantAnswer,
+    JournalPage,
+)
 from tollgate.api.views import balance_answer, journal_entry_view, lot_view
 from tollgate.errors import InvalidRequest
 from tollgate.ledger.models import POOL
 from tollgate.ledger.service import BucketFigures, is_due, journal_page
 from tollgate.money import format_amount
 
-router = APIRouter(prefix="/v1/accounts", tags=["credit"], dependencies=[Depends(require_operator)])
+router = APIRouter(prefix="/v1/accounts", tags=["credit"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
-@router.post("/{account_id}/credits", status_code=201)
+@router.post(
+    "/{account_id}/credits",
+    status_code=201,
+    dependencies=[Depends(requires(OPERATOR))],
+    responses={201: {"model": GrantAnswer}},
+)
 def grant_credit(
     account_id: str,
     body: CreditGrant,
@@ -71,7 +84,12 @@ def grant_credit(
     return JSONResponse(answer, status_code=201)
 
 
-@router.get("/{account_id}/balance")
+@router.get(
+    "/{account_id}/balance",
+    dependencies=[Depends(requires("consumption.view"))],
+    response_model=None,
+    responses={200: {"model": BalanceAnswer}},
+)
 def get_balance(account_id: str, rt: Runtime = Depends(runtime)) -> dict:
     now = rt.clock.now()
     with rt.database.read() as session:
@@ -96,7 +114,12 @@ def _allocation_answer(account_id: str, unit: str, figures: BucketFigures) -> di
     }
 
 
-@router.put("/{account_id}/lists/{list_id}/allocation")
+@router.put(
+    "/{account_id}/lists/{list_id}/allocation",
+    dependencies=[Depends(requires("admin"))],
+    response_model=None,
+    responses={200: {"model": AllocationAnswer}},
+)
 def set_allocation(
     account_id: str, list_id: str, body: AllocationSet, rt: Runtime = Depends(runtime)
 ) -> dict:
@@ -110,7 +133,11 @@ def set_allocation(
         )
 
 
-@router.delete("/{account_id}/lists/{list_id}/allocation", status_code=204)
+@router.delete(
+    "/{account_id}/lists/{list_id}/allocation",
+    status_code=204,
+    dependencies=[Depends(requires("admin"))],
+)
 def delete_allocation(account_id: str, list_id: str, rt: Runtime = Depends(runtime)) -> Response:
     _check_list_id(list_id)
     now = rt.clock.now()
@@ -129,7 +156,12 @@ def _check_list_id(list_id: str) -> None:
         )
 
 
-@router.get("/{account_id}/journal")
+@router.get(
+    "/{account_id}/journal",
+    dependencies=[Depends(requires("consumption.view"))],
+    response_model=None,
+    responses={200: {"model": JournalPage}},
+)
 def get_journal(
     account_id: str,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

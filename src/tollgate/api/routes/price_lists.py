@@ -10,9 +10,16 @@ from pydantic import BeforeValidator, Field, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
 from tollgate.api.app import Runtime
-from tollgate.api.auth import require_operator
+from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import runtime
-from tollgate.api.schemas import Instant, Request, Unit
+from tollgate.api.schemas import (
+    Instant,
+    PriceListsPage,
+    PriceListVersionAnswer,
+    PriceListVersionsPage,
+    Request,
+    Unit,
+)
 from tollgate.clock import format_instant
 from tollgate.money import format_amount
 from tollgate.rating import service
@@ -20,7 +27,7 @@ from tollgate.rating.rater import PriceRow
 from tollgate.rating.service import StoredVersion, VersionHeader
 
 router = APIRouter(
-    prefix="/v1/price-lists", tags=["price lists"], dependencies=[Depends(require_operator)]
+    prefix="/v1/price-lists", tags=["price lists"], dependencies=[Depends(requires(OPERATOR))]
 )
 
 
@@ -36,24 +43,32 @@ DecimalString = Annotated[str, BeforeValidator(_decimal_string)]
 
 
 class PriceRowIn(Request):
-    channel: StrictStr = Field(description="voice, sms, email, whatsapp_template or day_pass")
-    direction: StrictStr | None = Field(None, description="outbound, inbound or * (default)")
+    channel: StrictStr = Field(
+        max_length=32, description="voice, sms, email, whatsapp_template or day_pass"
+    )
+    direction: StrictStr | None = Field(
+        None, max_length=32, description="outbound, inbound or * (default)"
+    )
     destination: StrictStr | None = Field(
-        None, description="ISO country (FR), E.164 prefix (+3933) or * (default)"
+        None, max_length=32, description="ISO country (FR), E.164 prefix (+3933) or * (default)"
     )
     number_type: StrictStr | None = Field(
-        None, description="mobile, fixed, toll_free, premium, … or * (default)"
+        None, max_length=32, description="mobile, fixed, toll_free, premium, … or * (default)"
     )
     category: StrictStr | None = Field(
-        None, description="WhatsApp template category (marketing, utility, authentication) or *"
+        None,
+        max_length=32,
+        description="WhatsApp template category (marketing, utility, authentication) or *",
     )
-    price: DecimalString = Field(description="decimal string, the price of `per` units")
+    price: DecimalString = Field(
+        max_length=40, description="decimal string, the price of `per` units"
+    )
     per: StrictInt | None = Field(None, description="units the price covers; 60 for voice, else 1")
     increment: StrictStr | None = Field(
-        None, description="voice: first/next seconds, default 60/60"
+        None, max_length=32, description="voice: first/next seconds, default 60/60"
     )
     connect_fee: DecimalString | None = Field(
-        None, description="voice: charged once per answered call"
+        None, max_length=40, description="voice: charged once per answered call"
     )
 
 
@@ -93,7 +108,14 @@ def version_view(stored: StoredVersion) -> dict:
     return {**header_view(stored.header), "rows": [row_view(row) for row in stored.card.rows]}
 
 
-@router.put("/{price_list_id}", status_code=201)
+@router.put(
+    "/{price_list_id}",
+    status_code=201,
+    responses={
+        200: {"model": PriceListVersionAnswer, "description": "The same version again: unchanged"},
+        201: {"model": PriceListVersionAnswer},
+    },
+)
 def put_price_list(
     price_list_id: str, body: PriceListPut, rt: Runtime = Depends(runtime)
 ) -> JSONResponse:
@@ -117,14 +139,16 @@ def put_price_list(
     return JSONResponse(answer, status_code=201 if created else 200)
 
 
-@router.get("")
+@router.get("", response_model=None, responses={200: {"model": PriceListsPage}})
 def list_price_lists(rt: Runtime = Depends(runtime)) -> dict:
     with rt.database.read() as session:
         summaries = service.list_price_lists(session)
     return {"data": [{"id": pid, "versions": count} for pid, count in summaries]}
 
 
-@router.get("/{price_list_id}")
+@router.get(
+    "/{price_list_id}", response_model=None, responses={200: {"model": PriceListVersionAnswer}}
+)
 def get_price_list(
     price_list_id: str,
     at: Annotated[Instant | None, Query(description="instant (default: now)")] = None,
@@ -136,7 +160,11 @@ def get_price_list(
         return version_view(service.get_price_list(session, price_list_id, at=moment))
 
 
-@router.get("/{price_list_id}/versions")
+@router.get(
+    "/{price_list_id}/versions",
+    response_model=None,
+    responses={200: {"model": PriceListVersionsPage}},
+)
 def list_versions(price_list_id: str, rt: Runtime = Depends(runtime)) -> dict:
     now = rt.clock.now()
     with rt.database.read() as session:
@@ -151,7 +179,11 @@ def list_versions(price_list_id: str, rt: Runtime = Depends(runtime)) -> dict:
     }
 
 
-@router.get("/{price_list_id}/versions/{version}")
+@router.get(
+    "/{price_list_id}/versions/{version}",
+    response_model=None,
+    responses={200: {"model": PriceListVersionAnswer}},
+)
 def get_version(
     price_list_id: str,
     version: Annotated[int, Path(ge=1, le=2**31 - 1)],

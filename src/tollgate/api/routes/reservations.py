@@ -7,16 +7,26 @@ from fastapi.responses import JSONResponse
 
 from tollgate import ledger
 from tollgate.api.app import Runtime
-from tollgate.api.auth import require_operator
+from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import runtime
-from tollgate.api.schemas import ReservationCapture, ReservationCreate
+from tollgate.api.schemas import (
+    CaptureAnswer,
+    ReservationAnswer,
+    ReservationCapture,
+    ReservationCreate,
+)
 from tollgate.api.views import draws_view, reservation_view
 from tollgate.ledger.service import get_reservation, holds_of
 
-router = APIRouter(prefix="/v1", tags=["reservations"], dependencies=[Depends(require_operator)])
+router = APIRouter(prefix="/v1", tags=["reservations"])
 
 
-@router.post("/accounts/{account_id}/reservations", status_code=201)
+@router.post(
+    "/accounts/{account_id}/reservations",
+    status_code=201,
+    dependencies=[Depends(requires(OPERATOR))],
+    responses={201: {"model": ReservationAnswer}},
+)
 def create_reservation(
     account_id: str, body: ReservationCreate, rt: Runtime = Depends(runtime)
 ) -> JSONResponse:
@@ -31,7 +41,12 @@ def create_reservation(
     return JSONResponse(answer, status_code=201)
 
 
-@router.get("/reservations/{reservation_id}")
+@router.get(
+    "/reservations/{reservation_id}",
+    dependencies=[Depends(requires("consumption.view"))],
+    response_model=None,
+    responses={200: {"model": ReservationAnswer}},
+)
 def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict:
     now = rt.clock.now()
     with rt.database.read() as session:
@@ -57,7 +72,12 @@ def _locked(session, reservation_id: str, now):
     return account, get_reservation(session, reservation_id)
 
 
-@router.post("/reservations/{reservation_id}/capture")
+@router.post(
+    "/reservations/{reservation_id}/capture",
+    dependencies=[Depends(requires(OPERATOR))],
+    response_model=None,
+    responses={200: {"model": CaptureAnswer}},
+)
 def capture_reservation(
     reservation_id: str, body: ReservationCapture, rt: Runtime = Depends(runtime)
 ) -> dict:
@@ -68,7 +88,12 @@ def capture_reservation(
         return {**reservation_view(reservation), "paid_by": draws_view(result.draws)}
 
 
-@router.post("/reservations/{reservation_id}/release")
+@router.post(
+    "/reservations/{reservation_id}/release",
+    dependencies=[Depends(requires(OPERATOR))],
+    response_model=None,
+    responses={200: {"model": ReservationAnswer}},
+)
 def release_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict:
     now = rt.clock.now()
     with rt.database.write() as session:

@@ -7,10 +7,18 @@ from pydantic import TypeAdapter, ValidationError
 
 from tollgate.accounts.service import get_account
 from tollgate.api.app import Runtime
-from tollgate.api.auth import require_operator
+from tollgate.api.auth import OPERATOR, Caller, requires
 from tollgate.api.deps import runtime
 from tollgate.api.errors import describe_validation_error
-from tollgate.api.schemas import QuoteEvent, QuoteRequest, UsageBatch, UsageEventIn
+from tollgate.api.schemas import (
+    BatchAnswer,
+    QuoteAnswer,
+    QuoteEvent,
+    QuoteRequest,
+    UsageAnswer,
+    UsageBatch,
+    UsageEventIn,
+)
 from tollgate.errors import TollgateError
 from tollgate.money import format_amount
 from tollgate.rating.rater import RatableEvent
@@ -18,7 +26,7 @@ from tollgate.rating.service import PriceListResolver
 from tollgate.usage.recorder import UsageRecorder
 from tollgate.usage.service import UsageInput, quote
 
-router = APIRouter(prefix="/v1", tags=["usage"], dependencies=[Depends(require_operator)])
+router = APIRouter(prefix="/v1", tags=["usage"])
 
 _event_adapter = TypeAdapter(UsageEventIn)
 _quote_adapter = TypeAdapter(QuoteEvent)
@@ -29,7 +37,12 @@ def usage_input(event: UsageEventIn) -> UsageInput:
     return UsageInput(**fields)
 
 
-@router.post("/usage")
+@router.post(
+    "/usage",
+    dependencies=[Depends(requires(OPERATOR))],
+    response_model=None,
+    responses={200: {"model": UsageAnswer}},
+)
 def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict:
     now = rt.clock.now()
     with rt.database.write() as session:
@@ -43,7 +56,12 @@ def _error(event_id: str | None, exc: TollgateError) -> dict:
     return {"id": event_id, "error": {"code": exc.code, "message": exc.message}}
 
 
-@router.post("/usage/batch")
+@router.post(
+    "/usage/batch",
+    dependencies=[Depends(requires(OPERATOR))],
+    response_model=None,
+    responses={200: {"model": BatchAnswer}},
+)
 def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> dict:
     """Up to 1,000 events in one transaction; each succeeds or fails on its own."""
     now = rt.clock.now()
@@ -66,9 +84,14 @@ def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> dict:
     return {"results": results}
 
 
-@router.post("/quotes")
-def post_quote(body: QuoteRequest, rt: Runtime = Depends(runtime)) -> dict:
+@router.post("/quotes", response_model=None, responses={200: {"model": QuoteAnswer}})
+def post_quote(
+    body: QuoteRequest,
+    rt: Runtime = Depends(runtime),
+    caller: Caller = Depends(requires("consumption.view")),
+) -> dict:
     """Price hypothetical events at list price: nothing is charged or recorded."""
+    caller.check_account(body.account_id)
     at = body.occurred_at or rt.clock.now()
     results: list[dict] = []
     total = 0
