@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -221,10 +222,28 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     database_url: DatabaseOption = None,
+    log_level: Annotated[
+        str, typer.Option(envvar="TOLLGATE_LOG_LEVEL", help="debug, info, warning or error")
+    ] = "info",
+    graceful_timeout: Annotated[
+        int,
+        typer.Option(
+            envvar="TOLLGATE_GRACEFUL_SHUTDOWN_SECONDS", min=1,
+            help="On SIGTERM, seconds left to requests in flight before they are cut off",
+        ),
+    ] = 30,
 ) -> None:
-    """Serve the HTTP API."""
+    """Serve the HTTP API; log JSON lines to stderr; on SIGTERM, finish requests in flight."""
     import uvicorn
 
+    from tollgate.logs import logging_config
+
+    if log_level.lower() not in {"debug", "info", "warning", "error"}:
+        _say(f"--log-level must be debug, info, warning or error, got {log_level!r}")
+        raise typer.Exit(2)
+    # uvicorn answers SIGTERM by finishing the requests in flight, then raises the signal
+    # again to the handler it found: this one, so that a graceful stop exits with 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     if database_url:
         os.environ["TOLLGATE_DATABASE_URL"] = database_url
     _require_current_schema(_database(database_url))
@@ -236,8 +255,15 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
+        log_config=logging_config(log_level),
+        log_level=log_level.lower(),
+        access_log=False,  # tollgate.access writes one, with the request id
+        timeout_graceful_shutdown=graceful_timeout,
     )
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @app.command()
@@ -270,6 +296,41 @@ def demo(
     if no_serve:
         return
     serve(host=host, port=port, workers=1, database_url=url)
+
+
+bench_app = typer.Typer(help="Benchmarks against a baseline measured in the same run.",
+                        no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("usage")
+def bench_usage(
+    store: Annotated[str, typer.Option(help="sqlite (a temporary file) or postgres")] = "sqlite",
+    events: Annotated[int, typer.Option(help="Synthetic usage events to record")] = 100_000,
+    batch: Annotated[int, typer.Option(help="Events per transaction (1 to 1000)")] = 1000,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="PostgreSQL server (default $TOLLGATE_DATABASE_URL "
+                     "or $TOLLGATE_TEST_POSTGRES_URL); the benchmark drops and re-creates its "
+                     "own database tollgate_bench there"),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data")] = 1,
+    accounts: Annotated[int, typer.Option(help="Accounts to seed")] = 1000,
+    numbers: Annotated[int, typer.Option(help="Distinct phone numbers called")] = 100_000,
+    profile: Annotated[
+        Path | None, typer.Option(help="Write a cProfile of the timed part to FILE")
+    ] = None,
+) -> None:
+    """Rate and charge synthetic events; the last line compares with plain inserts."""
+    from tollgate.bench.usage import BenchError
+    from tollgate.bench.usage import main as run_benchmark
+
+    try:
+        run_benchmark(store, events, batch, database_url=database_url, seed=seed,
+                      accounts=accounts, numbers=numbers, profile=profile)
+    except BenchError as exc:
+        _say(str(exc))
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

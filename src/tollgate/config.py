@@ -17,6 +17,10 @@ class Settings:
     max_page_size: int = 500
     # Call time reserved by one authorization or extension (SPEC §6).
     authorization_slice_seconds: int = 300
+    # Largest request body (TOLLGATE_MAX_BODY_BYTES); a price list may be larger
+    # (TOLLGATE_MAX_PRICE_LIST_BODY_BYTES): 100,000 rows take about 15 MB of JSON.
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_price_list_body_bytes: int = 16 * 1024 * 1024
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -29,4 +33,17 @@ class Settings:
             database_url=database_url_from_env(),
             operator_keys=keys,
             authorization_slice_seconds=slice_seconds,
+            max_body_bytes=_positive_int("TOLLGATE_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_price_list_body_bytes=_positive_int(
+                "TOLLGATE_MAX_PRICE_LIST_BODY_BYTES", cls.max_price_list_body_bytes
+            ),
         )
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)

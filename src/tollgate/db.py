@@ -66,11 +66,14 @@ def database_url_from_env() -> str:
 
 
 def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
+    # Both engines hide statement parameters: a database error's message gets logged,
+    # and must not carry the values (idempotency keys, memos…) of the failed statement.
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+        hide_parameters=True,
     )
 
 
@@ -83,7 +86,9 @@ def _sqlite_engine(url: str) -> Engine:
     synchronous = os.environ.get("TOLLGATE_SQLITE_SYNCHRONOUS", "FULL").upper()
     if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
         raise ValueError("TOLLGATE_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 60}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # pragma: no cover - trivial

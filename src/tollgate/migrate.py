@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -29,13 +30,24 @@ def upgrade(database: Database, revision: str = "head") -> None:
         connection.commit()
 
 
-def head_revision(database: Database) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(database.url)).get_current_head()
+def head_revision(database: Database | None = None) -> str | None:
+    """The newest revision this code knows; the same for every database."""
+    return _head_revision()
+
+
+@cache
+def _head_revision() -> str | None:
+    # Reading the scripts takes milliseconds, and they cannot change under a running process.
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def current_revision(database: Database) -> str | None:
-    with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    # A read snapshot: on SQLite it must not queue behind writers for the write lock
+    # (``/readyz`` asks this every few seconds).
+    with database.read() as session:
+        return MigrationContext.configure(session.connection()).get_current_revision()
 
 
 def is_current(database: Database) -> bool:

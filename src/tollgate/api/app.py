@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from tollgate import __version__
 from tollgate.api.errors import install_error_handlers
+from tollgate.api.schemas import ErrorAnswer
 from tollgate.clock import Clock, SystemClock
 from tollgate.config import Settings
 from tollgate.db import Database
@@ -28,7 +29,15 @@ def create_app(
     database: Database | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
-    from tollgate.api.routes import accounts, authorizations, credit, price_lists, reservations, usage
+    from tollgate.api.routes import (
+        accounts,
+        api_keys,
+        authorizations,
+        credit,
+        price_lists,
+        reservations,
+        usage,
+    )
 
     settings = settings or Settings.from_env()
     database = database or Database(settings.database_url)
@@ -37,13 +46,33 @@ def create_app(
         version=__version__,
         description="Prepaid credit and usage billing for communication platforms.",
         openapi_url="/openapi.json",
+        # Every refusal has one shape (tollgate.api.errors); this also stands in for
+        # FastAPI's own 422 schema, which Tollgate never answers.
+        responses={"4XX": {"model": ErrorAnswer, "description": "Refused: see error.code"}},
     )
     app.state.runtime = Runtime(database=database, clock=clock or SystemClock(), settings=settings)
     install_error_handlers(app)
+    _install_operations(app, settings)
     app.include_router(accounts.router)
     app.include_router(credit.router)
     app.include_router(reservations.router)
     app.include_router(price_lists.router)
     app.include_router(usage.router)
     app.include_router(authorizations.router)
+    app.include_router(api_keys.router)
     return app
+
+
+def _install_operations(app: FastAPI, settings: Settings) -> None:
+    """Probes, body size limits, request ids and the access log."""
+    from tollgate.api.middleware import LimitRequestBody, RequestContext
+    from tollgate.api.routes import health
+
+    app.add_middleware(
+        LimitRequestBody,
+        max_bytes=settings.max_body_bytes,
+        larger={"/v1/price-lists/": settings.max_price_list_body_bytes},
+    )
+    # Added last, so outermost: even a 413 or a 500 carries the request id.
+    app.add_middleware(RequestContext)
+    app.include_router(health.router)

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from tollgate.errors import TollgateError
 
@@ -60,6 +61,19 @@ class RefuseNulInPath:
         await self.app(scope, receive, send)
 
 
+def _methods_of_path(request: Request) -> list[str]:
+    # The router's own Allow header names only the first route matching the path, but
+    # e.g. GET and PATCH /v1/accounts/{id} are two routes: ask the router about each.
+    return [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_middleware(RefuseNulInPath)
 
@@ -86,10 +100,23 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, described["code"], described["message"])
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
             # FastAPI's answer to a body that is not even text (e.g. invalid UTF-8).
             return error_response(400, "malformed_json", "the request body is not valid JSON")
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            # The router's answer to a path no route matches.
+            return error_response(
+                404, "not_found", "no endpoint has this path; the API is described at /openapi.json"
+            )
+        if exc.status_code == 405 and exc.detail == "Method Not Allowed":
+            allowed = ", ".join(_methods_of_path(request))
+            return error_response(
+                405,
+                "method_not_allowed",
+                f"this endpoint does not accept {request.method}; it accepts {allowed}",
+                {"Allow": allowed},
+            )
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
