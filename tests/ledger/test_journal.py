@@ -188,3 +188,19 @@ class TestAppendOnly:
 
         assert journal(client, "acme") == before
         assert_ledger_sound(database, "acme", now=clock.now())
+
+
+class TestStatementIsCurrent:
+    def test_journal_shows_an_expiry_that_fell_due_without_any_job(self, client, database, clock):
+        create_account(client, "acme")
+        lot = grant(client, "acme", "4", expires_at=instant(clock.now() + timedelta(days=10)))
+        clock.advance(days=10)
+
+        entries = page(client, limit=500)["data"]
+
+        assert [entry["kind"] for entry in entries] == ["grant", "expiry"]
+        assert {(p["ledger_account"], p["amount"], p["lot_id"]) for p in entries[-1]["postings"]} == {
+            ("pool", "-4", lot["id"]),
+            ("system:breakage", "4", None),
+        }
+        assert_ledger_sound(database, "acme", now=clock.now())

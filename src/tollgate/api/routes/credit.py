@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from tollgate import idempotency, ledger
+from tollgate.accounts.models import Account
 from tollgate.accounts.service import get_account
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
@@ -27,6 +30,8 @@ from tollgate.errors import InvalidRequest
 from tollgate.ledger.models import POOL
 from tollgate.ledger.service import BucketFigures, is_due, journal_page
 from tollgate.money import format_amount
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/v1/accounts", tags=["credit"])
 
@@ -91,16 +96,22 @@ def grant_credit(
     responses={200: {"model": BalanceAnswer}},
 )
 def get_balance(account_id: str, rt: Runtime = Depends(runtime)) -> dict:
+    return read_settled(rt, account_id, lambda session, account: balance_answer(
+        ledger.balance_view(session, account)
+    ))
+
+
+def read_settled(rt: Runtime, account_id: str, build: Callable[[Session, Account], T]) -> T:
+    """Answer from a read-only snapshot, unless something fell due since the account was
+    last touched: then catch up first (under the account's lock), so that no answer ever
+    counts an expired lot or a lapsed reservation, or misses their journal entries."""
     now = rt.clock.now()
     with rt.database.read() as session:
         account = get_account(session, account_id)
         if not is_due(account, now):
-            return balance_answer(ledger.balance_view(session, account))
-    # Something fell due since the last operation: catch up first, so the balance
-    # never counts an expired lot or a lapsed reservation.
+            return build(session, account)
     with rt.database.write() as session:
-        account = ledger.lock_account(session, account_id, now=now)
-        return balance_answer(ledger.balance_view(session, account))
+        return build(session, ledger.lock_account(session, account_id, now=now))
 
 
 def _allocation_answer(account_id: str, unit: str, figures: BucketFigures) -> dict:
@@ -170,10 +181,11 @@ def get_journal(
     ] = None,
     rt: Runtime = Depends(runtime),
 ) -> dict:
-    with rt.database.read() as session:
-        get_account(session, account_id)
-        page, has_more = journal_page(session, account_id, limit=limit, after=after)
-        data = [journal_entry_view(entry, postings) for entry, postings in page]
+    def build(session: Session, account: Account) -> tuple[list[dict], bool]:
+        page, has_more = journal_page(session, account.id, limit=limit, after=after)
+        return [journal_entry_view(entry, postings) for entry, postings in page], has_more
+
+    data, has_more = read_settled(rt, account_id, build)
     return {
         "data": data,
         "has_more": has_more,
