@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -80,3 +81,35 @@ def remember(
             created_at=now,
         )
     )
+
+
+def answer_once(
+    session: Session,
+    *,
+    account_id: str,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    now: datetime,
+    create: Callable[[], Any],
+    status_code: int = 201,
+) -> tuple[Any, bool]:
+    """Run ``create`` once per key: answers ``(body, replayed)``.
+
+    Without a key ``create`` simply runs. The caller holds the account's lock, so two
+    requests with one key cannot both miss the record.
+    """
+    if not key:
+        return create(), False
+    request_hash = fingerprint(payload)
+    replay = find_replay(
+        session, account_id=account_id, scope=scope, key=key, request_hash=request_hash
+    )
+    if replay is not None:
+        return replay[1], True
+    body = create()
+    remember(
+        session, account_id=account_id, scope=scope, key=key, request_hash=request_hash,
+        status_code=status_code, body=body, now=now,
+    )
+    return body, False

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import START
-from tests.helpers import assert_ledger_sound, balance, create_account
+from tests.helpers import assert_ledger_sound, balance, create_account, grant
 
 CREDITS = "/v1/accounts/{}/credits"
 
@@ -165,3 +165,32 @@ def test_concurrent_requests_with_one_key_grant_once(client, database, acme):
     assert sum(1 for a in answers if "Idempotent-Replayed" not in a.headers) == 1
     assert balance(client, acme)["total"] == "5"
     assert_ledger_sound(database, acme)
+
+
+class TestReservationCreateIsRetrySafe:
+    def test_same_key_holds_credit_once_and_answers_the_first_reservation(self, client, database):
+        create_account(client, "acme")
+        grant(client, "acme", "10")
+        headers = {"Idempotency-Key": "campaign-42"}
+        body = {"amount": "4", "list_id": "newsletter"}
+
+        first = client.post("/v1/accounts/acme/reservations", json=body, headers=headers)
+        again = client.post("/v1/accounts/acme/reservations", json=body, headers=headers)
+
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert client.get("/v1/accounts/acme/balance").json()["reserved"] == "4"
+        assert_ledger_sound(database, "acme")
+
+    def test_same_key_with_another_body_is_a_conflict(self, client):
+        create_account(client, "acme")
+        grant(client, "acme", "10")
+        headers = {"Idempotency-Key": "campaign-42"}
+        client.post("/v1/accounts/acme/reservations", json={"amount": "4"}, headers=headers)
+
+        answer = client.post("/v1/accounts/acme/reservations", json={"amount": "5"}, headers=headers)
+
+        assert answer.status_code == 409
+        assert answer.json()["error"]["code"] == "idempotency_conflict"
+        assert client.get("/v1/accounts/acme/balance").json()["reserved"] == "4"

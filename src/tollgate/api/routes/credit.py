@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,7 @@ from tollgate.accounts.models import Account
 from tollgate.accounts.service import get_account
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
-from tollgate.api.deps import runtime
+from tollgate.api.deps import IdempotencyKey, idempotent_response, runtime
 from tollgate.api.schemas import (
     LIST_ID_PATTERN,
     AllocationAnswer,
@@ -29,13 +29,13 @@ from tollgate.api.views import balance_answer, journal_entry_view, lot_view
 from tollgate.errors import InvalidRequest
 from tollgate.ledger.models import POOL
 from tollgate.ledger.service import BucketFigures, is_due, journal_page
+from tollgate.clock import format_instant
 from tollgate.money import format_amount
 
 T = TypeVar("T")
 
 router = APIRouter(prefix="/v1/accounts", tags=["credit"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
 @router.post(
@@ -51,42 +51,35 @@ def grant_credit(
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     now = rt.clock.now()
-    request_hash = idempotency.fingerprint(body.model_dump(mode="json"))
     with rt.database.write() as session:
         account = ledger.lock_account(session, account_id, now=now)
-        if idempotency_key:
-            replay = idempotency.find_replay(
-                session, account_id=account.id, scope="credits", key=idempotency_key,
-                request_hash=request_hash,
+
+        def create() -> dict:
+            debt_before = account.debt
+            lot = ledger.grant(
+                session,
+                account,
+                amount=body.amount,
+                unit=body.unit,
+                source=body.source,
+                expires_at=body.expires_at,
+                priority=body.priority,
+                applies_to=body.applies_to,
+                memo=body.memo,
+                now=now,
             )
-            if replay is not None:
-                status, answer = replay
-                return JSONResponse(answer, status_code=status, headers={"Idempotent-Replayed": "true"})
-        debt_before = account.debt
-        lot = ledger.grant(
-            session,
-            account,
-            amount=body.amount,
-            unit=body.unit,
-            source=body.source,
-            expires_at=body.expires_at,
-            priority=body.priority,
-            applies_to=body.applies_to,
-            memo=body.memo,
-            now=now,
+            return {
+                **lot_view(lot),
+                "account_id": account.id,
+                "created_at": format_instant(lot.created_at),
+                "debt_paid": format_amount(debt_before - account.debt),
+            }
+
+        answer, replayed = idempotency.answer_once(
+            session, account_id=account.id, scope="credits", key=idempotency_key,
+            payload=body.model_dump(mode="json"), now=now, create=create,
         )
-        answer = {
-            **lot_view(lot),
-            "account_id": account.id,
-            "created_at": lot.created_at.isoformat().replace("+00:00", "Z"),
-            "debt_paid": format_amount(debt_before - account.debt),
-        }
-        if idempotency_key:
-            idempotency.remember(
-                session, account_id=account.id, scope="credits", key=idempotency_key,
-                request_hash=request_hash, status_code=201, body=answer, now=now,
-            )
-    return JSONResponse(answer, status_code=201)
+    return idempotent_response(answer, replayed)
 
 
 @router.get(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from tollgate import ledger
+from tollgate import idempotency, ledger
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
-from tollgate.api.deps import runtime
+from tollgate.api.deps import IdempotencyKey, idempotent_response, runtime
 from tollgate.api.schemas import (
     CaptureAnswer,
     ReservationAnswer,
@@ -28,17 +28,27 @@ router = APIRouter(prefix="/v1", tags=["reservations"])
     responses={201: {"model": ReservationAnswer}},
 )
 def create_reservation(
-    account_id: str, body: ReservationCreate, rt: Runtime = Depends(runtime)
+    account_id: str,
+    body: ReservationCreate,
+    idempotency_key: IdempotencyKey = None,
+    rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account = ledger.lock_account(session, account_id, now=now)
-        reservation = ledger.reserve(
-            session, account, amount=body.amount, list_id=body.list_id,
-            expires_at=body.expires_at, now=now,
+
+        def create() -> dict:
+            reservation = ledger.reserve(
+                session, account, amount=body.amount, list_id=body.list_id,
+                expires_at=body.expires_at, now=now,
+            )
+            return reservation_view(reservation, holds_of(session, reservation))
+
+        answer, replayed = idempotency.answer_once(
+            session, account_id=account.id, scope="reservations", key=idempotency_key,
+            payload=body.model_dump(mode="json"), now=now, create=create,
         )
-        answer = reservation_view(reservation, holds_of(session, reservation))
-    return JSONResponse(answer, status_code=201)
+    return idempotent_response(answer, replayed)
 
 
 @router.get(
