@@ -12,7 +12,7 @@ caught up, and the ledger invariants must hold. A refused operation must change
 nothing.
 
 It runs on every store of the ``database`` fixture: 40 examples of up to 30 steps
-each by default, a few seconds per store. To search harder::
+each by default, well under a minute per store. To search harder::
 
     TOLLGATE_MODEL_EXAMPLES=1000 TOLLGATE_MODEL_STEPS=60 \\
         .venv/bin/python -m pytest tests/ledger/test_ledger_model.py -p no:xdist
