@@ -157,7 +157,6 @@ class TestSms:
         assert rating.cost == 23_700
 
     def test_segments_are_counted_from_the_text(self):
-        pytest.importorskip("tollgate.rating.segments")
         rates = card({"channel": "sms", "price": "0.0079"})
         assert rate(rates, RatableEvent("sms", to=FR_MOBILE, text="a" * 160)).quantity == 1
         assert rate(rates, RatableEvent("sms", to=FR_MOBILE, text="a" * 161)).quantity == 2
