@@ -18,6 +18,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from tollgate.access.service import RIGHTS
@@ -46,7 +47,7 @@ def _amount_schema(description: str) -> WithJsonSchema:
     return WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^[0-9]{1,10}(\.[0-9]{1,6})?$",
+            "pattern": r"^[0-9]{1,9}(\.[0-9]{1,6})?$",
             "examples": ["3.5"],
             "description": description,
         }
@@ -130,10 +131,11 @@ class AccountCreate(Request):
 
 
 class AccountUpdate(Request):
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
-    timezone: Timezone | None = None
+    # None stands for "left out": null is refused below, so the schema does not offer it.
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    timezone: Timezone | SkipJsonSchema[None] = None
     country: Country | None = None
-    price_list_id: EntityId | None = None
+    price_list_id: EntityId | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _required_fields_stay_set(self) -> AccountUpdate:

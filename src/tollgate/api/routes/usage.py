@@ -47,8 +47,10 @@ def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict:
     now = rt.clock.now()
     with rt.database.write() as session:
         (result,) = UsageRecorder(session, now=now).record([usage_input(body)])
-    if isinstance(result, TollgateError):
-        raise result
+        if isinstance(result, TollgateError):
+            # Raised inside the transaction: a refused event leaves nothing behind, not
+            # even the expiry its account's lock caught up on.
+            raise result
     return result
 
 
