@@ -16,10 +16,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import bindparam, column, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
 
 from tollgate.accounts.models import Account
 from tollgate.errors import Conflict, InvalidRequest, NotFound, TollgateError
@@ -48,6 +50,79 @@ from tollgate.usage.service import (
 
 _UTC = ZoneInfo("UTC")
 _CHUNK = 500
+# ZoneInfo keeps only a few zones alive by itself: with accounts in many zones it
+# would read them from disk again and again.
+_zone = lru_cache(maxsize=1024)(ZoneInfo)
+# What json.dumps(..., separators=(",", ":")) builds on every call.
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
+@lru_cache(maxsize=64)
+def _listed(width: int, count: int) -> TextualSelect:
+    """``SELECT * FROM (VALUES (:v0_0, :v0_1), …)``: keys for a row-value ``IN``.
+
+    With keys given this way both stores look each one up in the primary key. A plain
+    ``(a, b) IN ((…), …)`` list, as ``tuple_().in_(keys)`` renders it, makes SQLite
+    scan the whole table instead, on every batch.
+    """
+    rows = ", ".join(
+        "(" + ", ".join(f":v{i}_{j}" for j in range(width)) + ")" for i in range(count)
+    )
+    return text(f"SELECT * FROM (VALUES {rows}) AS listed").columns(
+        *(column(f"column{j + 1}") for j in range(width))
+    )
+
+
+def _listed_values(keys: Sequence[tuple]) -> dict[str, object]:
+    return {f"v{i}_{j}": value for i, key in enumerate(keys) for j, value in enumerate(key)}
+
+
+# Statements are built once: building one costs SQLAlchemy more than running it does
+# for a batch of one event.
+_buckets, _lots, _usage = Bucket.__table__, Lot.__table__, UsageEvent.__table__
+_SELECT_BUCKETS = select(
+    _buckets.c.account_id, _buckets.c.unit, _buckets.c.list_id, _buckets.c.balance,
+    _buckets.c.reserved,
+).where(_buckets.c.account_id.in_(bindparam("account_ids", expanding=True)))
+_SELECT_OPEN_LOTS = select(
+    _lots.c.id, _lots.c.account_id, _lots.c.unit, _lots.c.priority, _lots.c.expires_at,
+    _lots.c.created_at, _lots.c.remaining, _lots.c.reserved, _lots.c.applies_to,
+).where(_lots.c.account_id.in_(bindparam("account_ids", expanding=True)), _lots.c.remaining > 0)
+_UPDATE_LOT_REMAINING = (
+    update(_lots).where(_lots.c.id == bindparam("lot_id"))
+    .values(remaining=bindparam("new_remaining"))
+)
+_UPDATE_BUCKET_BALANCE = (
+    update(_buckets)
+    .where(_buckets.c.account_id == bindparam("b_account"),
+           _buckets.c.unit == bindparam("b_unit"),
+           _buckets.c.list_id == bindparam("b_list"))
+    .values(balance=bindparam("new_balance"))
+)
+_INSERT_ENTRIES = insert(JournalEntry.__table__)
+_INSERT_POSTINGS = insert(Posting.__table__)
+_INSERT_USAGE = insert(_usage)
+_INSERT_DAY_PASSES = insert(DayPass.__table__)
+_TOP_ENTRY_ID = select(func.coalesce(func.max(JournalEntry.__table__.c.id), 0))
+_NEXT_ENTRY_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('journal_entries', 'id')) "
+    "FROM generate_series(1, :count)"
+)
+
+
+@lru_cache(maxsize=64)
+def _select_known(count: int):
+    return select(_usage.c.account_id, _usage.c.id, _usage.c.request_hash, _usage.c.answer).where(
+        tuple_(_usage.c.account_id, _usage.c.id).in_(_listed(2, count))
+    )
+
+
+@lru_cache(maxsize=64)
+def _select_day_passes(count: int):
+    table = DayPass.__table__
+    return select(table.c.account_id, table.c.user_id, table.c.local_date).where(
+        tuple_(table.c.account_id, table.c.user_id, table.c.local_date).in_(_listed(3, count))
+    )
 
 
 @dataclass(slots=True)
@@ -249,7 +324,7 @@ class UsageRecorder:
                 "allowance_used": seconds,
                 "debt": debt,
                 "request_hash": request_hash,
-                "answer": json.dumps(answer, separators=(",", ":")),
+                "answer": _compact_json(answer),
                 "recorded_at": now,
             }
         )
@@ -291,7 +366,7 @@ class UsageRecorder:
         """The day pass this login buys, or None when the agent has today's already."""
         if not event.user_id:
             raise InvalidRequest("an agent_login event needs a user_id", code="invalid_request")
-        zone = ZoneInfo(account.timezone)
+        zone = _zone(account.timezone)
         local = event.occurred_at.astimezone(zone)
         local_date = local.date().isoformat()
         if (account.id, event.user_id, local_date) in self._passes:
@@ -310,39 +385,27 @@ class UsageRecorder:
     def _load(self, accounts: dict[str, Account]) -> None:
         self._states = {account_id: _AccountState(a) for account_id, a in accounts.items()}
         ids = sorted(self._states)
-        buckets = Bucket.__table__
-        lots = Lot.__table__
+        states = self._states
+        # Rows are unpacked as tuples: this runs for every lot of every account in the batch.
         for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start:start + _CHUNK]
-            for row in self.session.execute(
-                select(buckets.c.account_id, buckets.c.unit, buckets.c.list_id,
-                       buckets.c.balance, buckets.c.reserved)
-                .where(buckets.c.account_id.in_(chunk))
+            chunk = {"account_ids": ids[start:start + _CHUNK]}
+            for account_id, unit, list_id, balance, reserved in self.session.execute(
+                _SELECT_BUCKETS, chunk
             ):
-                self._states[row.account_id].buckets[(row.unit, row.list_id)] = _Bucket(
-                    row.unit, row.list_id, row.balance, row.reserved
+                states[account_id].buckets[(unit, list_id)] = _Bucket(
+                    unit, list_id, balance, reserved
                 )
-            for row in self.session.execute(
-                select(Lot.id, Lot.account_id, Lot.unit, Lot.priority, Lot.expires_at,
-                       Lot.created_at, Lot.remaining, Lot.reserved, Lot.applies_to)
-                .where(lots.c.account_id.in_(chunk), lots.c.remaining > 0)
-            ):
-                self._states[row.account_id].lots[row.unit].append(
-                    _Lot(row.id, row.unit, row.priority, row.expires_at, row.created_at,
-                         row.remaining, row.reserved, row.applies_to)
-                )
+            for lot_id, account_id, unit, *rest in self.session.execute(_SELECT_OPEN_LOTS, chunk):
+                states[account_id].lots[unit].append(_Lot(lot_id, unit, *rest))
         for state in self._states.values():
             for unit_lots in state.lots.values():
                 unit_lots.sort(key=draw_down_key)  # type: ignore[arg-type]
 
     def _load_known(self, events: Sequence[UsageInput]) -> None:
         keys = sorted({(e.account_id, e.id) for e in events if e.account_id in self._states})
-        table = UsageEvent.__table__
         for start in range(0, len(keys), _CHUNK):
-            for row in self.session.execute(
-                select(table.c.account_id, table.c.id, table.c.request_hash, table.c.answer)
-                .where(tuple_(table.c.account_id, table.c.id).in_(keys[start:start + _CHUNK]))
-            ):
+            chunk = keys[start:start + _CHUNK]
+            for row in self.session.execute(_select_known(len(chunk)), _listed_values(chunk)):
                 self._known[(row.account_id, row.id)] = (row.request_hash, json.loads(row.answer))
 
     def _load_day_passes(self, events: Sequence[UsageInput]) -> None:
@@ -350,20 +413,16 @@ class UsageRecorder:
                   and e.account_id in self._states]
         if not logins:
             return
-        table = DayPass.__table__
         keys = set()
         for event in logins:
-            zone = ZoneInfo(self._states[event.account_id].account.timezone)
+            zone = _zone(self._states[event.account_id].account.timezone)
             keys.add((event.account_id, event.user_id,
                       event.occurred_at.astimezone(zone).date().isoformat()))
         ordered = sorted(keys)
         for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start:start + _CHUNK]
             for row in self.session.execute(
-                select(table.c.account_id, table.c.user_id, table.c.local_date).where(
-                    tuple_(table.c.account_id, table.c.user_id, table.c.local_date).in_(
-                        ordered[start:start + _CHUNK]
-                    )
-                )
+                _select_day_passes(len(chunk)), _listed_values(chunk)
             ):
                 self._passes.add((row.account_id, row.user_id, row.local_date))
 
@@ -373,21 +432,14 @@ class UsageRecorder:
         session = self.session
         session.flush()  # account debt and status, changed on the ORM objects
         if self._touched_lots:
-            lots = Lot.__table__
             session.execute(
-                update(lots).where(lots.c.id == bindparam("lot_id"))
-                .values(remaining=bindparam("new_remaining")),
+                _UPDATE_LOT_REMAINING,
                 [{"lot_id": lot.id, "new_remaining": lot.remaining}
                  for lot in self._touched_lots.values()],
             )
         if self._touched_buckets:
-            buckets = Bucket.__table__
             session.execute(
-                update(buckets)
-                .where(buckets.c.account_id == bindparam("b_account"),
-                       buckets.c.unit == bindparam("b_unit"),
-                       buckets.c.list_id == bindparam("b_list"))
-                .values(balance=bindparam("new_balance")),
+                _UPDATE_BUCKET_BALANCE,
                 [{"b_account": key[0], "b_unit": key[1], "b_list": key[2],
                   "new_balance": bucket.balance}
                  for key, bucket in self._touched_buckets.items()],
@@ -396,27 +448,21 @@ class UsageRecorder:
             ids = self._entry_ids(len(self._entries))
             for entry_id, entry in zip(ids, self._entries, strict=True):
                 entry["id"] = entry_id
-            session.execute(insert(JournalEntry.__table__), self._entries)
+            session.execute(_INSERT_ENTRIES, self._entries)
             session.execute(
-                insert(Posting.__table__),
+                _INSERT_POSTINGS,
                 [{**posting, "entry_id": ids[index]} for index, posting in self._postings],
             )
         if self._usage_rows:
-            session.execute(insert(UsageEvent.__table__), self._usage_rows)
+            session.execute(_INSERT_USAGE, self._usage_rows)
         if self._pass_rows:
-            session.execute(insert(DayPass.__table__), self._pass_rows)
+            session.execute(_INSERT_DAY_PASSES, self._pass_rows)
         # ORM copies of rows written above are stale now.
         session.expire_all()
 
     def _entry_ids(self, count: int) -> list[int]:
         if self.session.get_bind().dialect.name == "sqlite":
             # The transaction holds SQLite's write lock: nobody else can take ids.
-            top = self.session.scalar(select(func.coalesce(func.max(JournalEntry.id), 0)))
+            top = self.session.scalar(_TOP_ENTRY_ID)
             return list(range(top + 1, top + 1 + count))
-        return list(
-            self.session.scalars(
-                text("SELECT nextval(pg_get_serial_sequence('journal_entries', 'id')) "
-                     "FROM generate_series(1, :count)"),
-                {"count": count},
-            )
-        )
+        return list(self.session.scalars(_NEXT_ENTRY_IDS, {"count": count}))

@@ -57,9 +57,7 @@ class UsageInput:
         """A digest of the event's content: a replay must match it exactly."""
         content = [getattr(self, name) for name in _FIELDS]
         content[3] = self.occurred_at.isoformat()
-        return hashlib.sha256(
-            json.dumps(content, separators=(",", ":")).encode()
-        ).hexdigest()
+        return hashlib.sha256(_compact_json(content).encode()).hexdigest()
 
     def ratable(self) -> RatableEvent:
         return RatableEvent(
@@ -75,6 +73,8 @@ class UsageInput:
 
 
 _FIELDS = tuple(f.name for f in fields(UsageInput))
+# What json.dumps(..., separators=(",", ":")) builds on every call.
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
 assert _FIELDS[3] == "occurred_at"
 
 
