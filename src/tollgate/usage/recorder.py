@@ -28,6 +28,7 @@ from tollgate.errors import Conflict, InvalidRequest, NotFound, TollgateError
 from tollgate.ledger.models import POOL, Bucket, JournalEntry, Lot, Posting, bucket_ledger_account
 from tollgate.ledger.service import (
     DEBT,
+    Draw,
     draw_down_key,
     insufficient_credit,
     lock_accounts,
@@ -36,7 +37,6 @@ from tollgate.ledger.service import (
     revenue_account,
     spendable,
 )
-from tollgate.money import format_amount
 from tollgate.rating.rater import cost_of
 from tollgate.rating.service import PriceListResolver
 from tollgate.usage.models import DayPass, UsageEvent
@@ -44,6 +44,7 @@ from tollgate.usage.service import (
     MICROS,
     SECONDS,
     UsageInput,
+    answer_of,
     rate_for_account,
     spending_tag,
 )
@@ -269,7 +270,7 @@ class UsageRecorder:
 
         # Everything is checked: from here on the event is paid.
         legs: list[tuple[str, str, int, int | None]] = []
-        draws: list[tuple[int, str, int]] = []
+        draws: list[Draw] = []
         if seconds:
             allowance_bucket = state.buckets[(SECONDS, POOL)]
             self._spend(account.id, allowance_bucket, state.lots[SECONDS], seconds * MICROS, tag,
@@ -289,19 +290,11 @@ class UsageRecorder:
             self._journal(account.id, "charge", f"usage:{event.id}", legs)
 
         total, reserved = state.money_totals()
-        answer = {
-            "id": event.id,
-            "cost": format_amount(money),
-            "unit": unit,
-            "quantity": quantity,
-            "quantity_unit": rating.quantity_unit,
-            "paid_by": [
-                {"lot_id": lot_id, "unit": lot_unit, "amount": format_amount(amount)}
-                for lot_id, lot_unit, amount in draws
-            ],
-            "debt": format_amount(debt),
-            "balance": {"total": format_amount(total), "available": format_amount(total - reserved)},
-        }
+        answer = answer_of(
+            event_id=event.id, unit=unit, money=money, quantity=quantity,
+            quantity_unit=rating.quantity_unit, draws=draws, debt=debt, total=total,
+            reserved=reserved,
+        )
         if day_pass is not None:
             self._passes.add((account.id, day_pass["user_id"], day_pass["local_date"]))
             self._pass_rows.append(day_pass)
@@ -345,7 +338,7 @@ class UsageRecorder:
             lot.remaining -= take
             self._touched_lots[lot.id] = lot
             legs.append((ledger_account, lot.unit, -take, lot.id))
-            draws.append((lot.id, lot.unit, take))
+            draws.append(Draw(lot.id, lot.unit, take))
         bucket.balance -= amount
         self._touched_buckets[(account_id, bucket.unit, bucket.list_id)] = bucket
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -108,17 +109,37 @@ def usage_answer(
     session: Session, account: Account, event_id: str, rating: Rating, quantity: int, payment: Payment
 ) -> dict:
     total, reserved = money_totals(session, account)
+    return answer_of(
+        event_id=event_id, unit=account.unit, money=payment.money, quantity=quantity,
+        quantity_unit=rating.quantity_unit, draws=merge_draws(payment.draws), debt=payment.debt,
+        total=total, reserved=reserved,
+    )
+
+
+def answer_of(
+    *,
+    event_id: str,
+    unit: str,
+    money: int,
+    quantity: int,
+    quantity_unit: str,
+    draws: Iterable[Draw],
+    debt: int,
+    total: int,
+    reserved: int,
+) -> dict:
+    """The answer to a recorded usage event (also what a replay answers)."""
     return {
         "id": event_id,
-        "cost": format_amount(payment.money),
-        "unit": account.unit,
+        "cost": format_amount(money),
+        "unit": unit,
         "quantity": quantity,
-        "quantity_unit": rating.quantity_unit,
+        "quantity_unit": quantity_unit,
         "paid_by": [
             {"lot_id": draw.lot_id, "unit": draw.unit, "amount": format_amount(draw.amount)}
-            for draw in merge_draws(payment.draws)
+            for draw in draws
         ],
-        "debt": format_amount(payment.debt),
+        "debt": format_amount(debt),
         "balance": {"total": format_amount(total), "available": format_amount(total - reserved)},
     }
 
