@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 
+from tollgate.accounts.models import Account
 from tollgate.api.app import Runtime
+from tollgate.ledger.service import lock_account
+
+E = TypeVar("E")
 
 
 def runtime(request: Request) -> Runtime:
@@ -25,3 +31,10 @@ IdempotencyKey = Annotated[
 def idempotent_response(answer: Any, replayed: bool, status_code: int = 201) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse(answer, status_code=status_code, headers=headers)
+
+
+def lock_owner(session: Any, load: Callable[[Any, str], E], entity_id: str, now: datetime) -> tuple[Account, E]:
+    """Lock the account that owns a reservation or authorization, then re-read it under
+    the lock: a concurrent request may have ended it meanwhile."""
+    account = lock_account(session, load(session, entity_id).account_id, now=now)
+    return account, load(session, entity_id)

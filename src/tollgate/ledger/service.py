@@ -794,11 +794,14 @@ def _expire_lot(session: Session, account: Account, lot: Lot, *, at: datetime, n
 # --- reading ------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class BucketFigures:
+    """A bucket's figures, detached from the session (views, in-memory batches)."""
+
     list_id: str
     balance: int
     reserved: int
+    unit: str = ""
 
     @property
     def available(self) -> int:

@@ -28,6 +28,7 @@ from tollgate.errors import Conflict, InvalidRequest, NotFound, TollgateError
 from tollgate.ledger.models import POOL, Bucket, JournalEntry, Lot, Posting, bucket_ledger_account
 from tollgate.ledger.service import (
     DEBT,
+    BucketFigures,
     Draw,
     draw_down_key,
     insufficient_credit,
@@ -142,18 +143,6 @@ class _Lot:
         return self.remaining - self.reserved
 
 
-@dataclass(slots=True)
-class _Bucket:
-    unit: str
-    list_id: str
-    balance: int
-    reserved: int
-
-    @property
-    def available(self) -> int:
-        return self.balance - self.reserved
-
-
 class _AccountState:
     """One account's credit, as loaded for the batch and changed in memory."""
 
@@ -161,10 +150,10 @@ class _AccountState:
 
     def __init__(self, account: Account) -> None:
         self.account = account
-        self.buckets: dict[tuple[str, str], _Bucket] = {}
+        self.buckets: dict[tuple[str, str], BucketFigures] = {}
         self.lots: dict[str, list[_Lot]] = defaultdict(list)
 
-    def paying_bucket(self, unit: str, list_id: str | None) -> _Bucket | None:
+    def paying_bucket(self, unit: str, list_id: str | None) -> BucketFigures | None:
         if list_id and unit == self.account.unit:
             allocation = self.buckets.get((unit, list_id))
             if allocation is not None:
@@ -198,7 +187,7 @@ class UsageRecorder:
         self._known: dict[tuple[str, str], tuple[str, dict]] = {}
         self._passes: set[tuple[str, str, str]] = set()
         self._touched_lots: dict[int, _Lot] = {}
-        self._touched_buckets: dict[tuple[str, str, str], _Bucket] = {}
+        self._touched_buckets: dict[tuple[str, str, str], BucketFigures] = {}
         self._entries: list[dict] = []
         self._postings: list[tuple[int, dict]] = []
         self._usage_rows: list[dict] = []
@@ -265,7 +254,7 @@ class UsageRecorder:
             payable = min(bucket_available, lots_available, money)
             if payable < money and not event.allow_debt:
                 raise insufficient_credit(
-                    bucket or _Bucket(unit, POOL, 0, 0), lots_available, money, unit  # type: ignore[arg-type]
+                    bucket or BucketFigures(POOL, 0, 0, unit), lots_available, money, unit  # type: ignore[arg-type]
                 )
 
         # Everything is checked: from here on the event is paid.
@@ -326,7 +315,7 @@ class UsageRecorder:
     def _spend(
         self,
         account_id: str,
-        bucket: _Bucket,
+        bucket: BucketFigures,
         lots: list[_Lot],
         amount: int,
         tag: str,
@@ -385,8 +374,8 @@ class UsageRecorder:
             for account_id, unit, list_id, balance, reserved in self.session.execute(
                 _SELECT_BUCKETS, chunk
             ):
-                states[account_id].buckets[(unit, list_id)] = _Bucket(
-                    unit, list_id, balance, reserved
+                states[account_id].buckets[(unit, list_id)] = BucketFigures(
+                    list_id, balance, reserved, unit
                 )
             for lot_id, account_id, unit, *rest in self.session.execute(_SELECT_OPEN_LOTS, chunk):
                 states[account_id].lots[unit].append(_Lot(lot_id, unit, *rest))

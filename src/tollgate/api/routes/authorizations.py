@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from tollgate import ledger
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
-from tollgate.api.deps import runtime
+from tollgate.api.deps import lock_owner, runtime
 from tollgate.api.schemas import (
     AuthorizationAnswer,
     AuthorizationCapture,
@@ -54,10 +54,8 @@ def create_authorization(body: AuthorizationCreate, rt: Runtime = Depends(runtim
     return JSONResponse(answer, status_code=201)
 
 
-def _locked(session, authorization_id: str, now):
-    account_id = calls.get_authorization(session, authorization_id).account_id
-    account = ledger.lock_account(session, account_id, now=now)
-    return account, calls.get_authorization(session, authorization_id)
+def _locked(session, entity_id: str, now):
+    return lock_owner(session, calls.get_authorization, entity_id, now)
 
 
 @router.post(

@@ -26,10 +26,10 @@ from tollgate.api.schemas import (
     JournalPage,
 )
 from tollgate.api.views import balance_answer, journal_entry_view, lot_view
+from tollgate.clock import format_instant
 from tollgate.errors import InvalidRequest
 from tollgate.ledger.models import POOL
 from tollgate.ledger.service import BucketFigures, is_due, journal_page
-from tollgate.clock import format_instant
 from tollgate.money import format_amount
 
 T = TypeVar("T")

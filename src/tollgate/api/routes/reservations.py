@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from tollgate import idempotency, ledger
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
-from tollgate.api.deps import IdempotencyKey, idempotent_response, runtime
+from tollgate.api.deps import IdempotencyKey, idempotent_response, lock_owner, runtime
 from tollgate.api.schemas import (
     CaptureAnswer,
     ReservationAnswer,
@@ -75,11 +75,8 @@ def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dic
         return reservation_view(reservation, holds_of(session, reservation))
 
 
-def _locked(session, reservation_id: str, now):
-    account_id = get_reservation(session, reservation_id).account_id
-    account = ledger.lock_account(session, account_id, now=now)
-    # Re-read under the lock: a concurrent capture may have ended it meanwhile.
-    return account, get_reservation(session, reservation_id)
+def _locked(session, entity_id: str, now):
+    return lock_owner(session, get_reservation, entity_id, now)
 
 
 @router.post(
