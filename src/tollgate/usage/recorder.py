@@ -19,13 +19,10 @@ from datetime import datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, column, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import TextualSelect
 
-from tollgate.accounts.models import Account
 from tollgate.errors import Conflict, InvalidRequest, NotFound, TollgateError
-from tollgate.ledger.models import POOL, Bucket, JournalEntry, Lot, Posting, bucket_ledger_account
+from tollgate.ledger.models import POOL, bucket_ledger_account
 from tollgate.ledger.service import (
     DEBT,
     BucketFigures,
@@ -40,7 +37,7 @@ from tollgate.ledger.service import (
 )
 from tollgate.rating.rater import cost_of
 from tollgate.rating.service import PriceListResolver
-from tollgate.usage.models import DayPass, UsageEvent
+from tollgate.usage.rawsql import RawSQL
 from tollgate.usage.service import (
     MICROS,
     SECONDS,
@@ -51,80 +48,66 @@ from tollgate.usage.service import (
 )
 
 _UTC = ZoneInfo("UTC")
-_CHUNK = 500
 # ZoneInfo keeps only a few zones alive by itself: with accounts in many zones it
 # would read them from disk again and again.
 _zone = lru_cache(maxsize=1024)(ZoneInfo)
 # What json.dumps(..., separators=(",", ":")) builds on every call.
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
-
-@lru_cache(maxsize=64)
-def _listed(width: int, count: int) -> TextualSelect:
-    """``SELECT * FROM (VALUES (:v0_0, :v0_1), …)``: keys for a row-value ``IN``.
-
-    With keys given this way both stores look each one up in the primary key. A plain
-    ``(a, b) IN ((…), …)`` list, as ``tuple_().in_(keys)`` renders it, makes SQLite
-    scan the whole table instead, on every batch.
-    """
-    rows = ", ".join(
-        "(" + ", ".join(f":v{i}_{j}" for j in range(width)) + ")" for i in range(count)
-    )
-    return text(f"SELECT * FROM (VALUES {rows}) AS listed").columns(
-        *(column(f"column{j + 1}") for j in range(width))
-    )
-
-
-def _listed_values(keys: Sequence[tuple]) -> dict[str, object]:
-    return {f"v{i}_{j}": value for i, key in enumerate(keys) for j, value in enumerate(key)}
-
-
-# Statements are built once: building one costs SQLAlchemy more than running it does
-# for a batch of one event.
-_buckets, _lots, _usage = Bucket.__table__, Lot.__table__, UsageEvent.__table__
-_SELECT_BUCKETS = select(
-    _buckets.c.account_id, _buckets.c.unit, _buckets.c.list_id, _buckets.c.balance,
-    _buckets.c.reserved,
-).where(_buckets.c.account_id.in_(bindparam("account_ids", expanding=True)))
-_SELECT_OPEN_LOTS = select(
-    _lots.c.id, _lots.c.account_id, _lots.c.unit, _lots.c.priority, _lots.c.expires_at,
-    _lots.c.created_at, _lots.c.remaining, _lots.c.reserved, _lots.c.applies_to,
-).where(_lots.c.account_id.in_(bindparam("account_ids", expanding=True)), _lots.c.remaining > 0)
-_UPDATE_LOT_REMAINING = (
-    update(_lots).where(_lots.c.id == bindparam("lot_id"))
-    .values(remaining=bindparam("new_remaining"))
+# The hot path's statements, written once (see tollgate.usage.rawsql).
+_SELECT_ACCOUNTS = (
+    "SELECT id, unit, timezone, price_list_id, status, debt, next_due_at FROM accounts "
+    "WHERE id IN ({keys}) ORDER BY id"
 )
-_UPDATE_BUCKET_BALANCE = (
-    update(_buckets)
-    .where(_buckets.c.account_id == bindparam("b_account"),
-           _buckets.c.unit == bindparam("b_unit"),
-           _buckets.c.list_id == bindparam("b_list"))
-    .values(balance=bindparam("new_balance"))
+_SELECT_BUCKETS = (
+    "SELECT account_id, unit, list_id, balance, reserved FROM buckets WHERE account_id IN ({keys})"
 )
-_INSERT_ENTRIES = insert(JournalEntry.__table__)
-_INSERT_POSTINGS = insert(Posting.__table__)
-_INSERT_USAGE = insert(_usage)
-_INSERT_DAY_PASSES = insert(DayPass.__table__)
-_TOP_ENTRY_ID = select(func.coalesce(func.max(JournalEntry.__table__.c.id), 0))
-_NEXT_ENTRY_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('journal_entries', 'id')) "
-    "FROM generate_series(1, :count)"
+_SELECT_OPEN_LOTS = (
+    "SELECT id, account_id, unit, priority, expires_at, created_at, remaining, reserved, "
+    "applies_to FROM lots WHERE account_id IN ({keys}) AND remaining > 0"
 )
+_SELECT_KNOWN = (
+    "SELECT u.account_id, u.id, u.request_hash, u.answer FROM ({keys}) AS k "
+    "JOIN usage_events u ON u.account_id = k.column1 AND u.id = k.column2"
+)
+_SELECT_DAY_PASSES = (
+    "SELECT d.account_id, d.user_id, d.local_date FROM ({keys}) AS k JOIN day_passes d "
+    "ON d.account_id = k.column1 AND d.user_id = k.column2 AND d.local_date = k.column3"
+)
+_UPDATE_ACCOUNTS = "UPDATE accounts SET debt = ?, status = ? WHERE id = ?"
+_UPDATE_LOTS = "UPDATE lots SET remaining = ? WHERE id = ?"
+_UPDATE_BUCKETS = (
+    "UPDATE buckets SET balance = ? WHERE account_id = ? AND unit = ? AND list_id = ?"
+)
+_TOP_ENTRY_ID = "SELECT coalesce(max(id), 0) FROM journal_entries"
+_NEXT_ENTRY_IDS = (
+    "SELECT nextval(pg_get_serial_sequence('journal_entries', 'id')) FROM generate_series(1, ?)"
+)
+_ENTRY_COLUMNS = ("id", "account_id", "kind", "reference", "memo", "created_at")
+_POSTING_COLUMNS = ("entry_id", "account_id", "ledger_account", "unit", "amount", "lot_id")
+_USAGE_COLUMNS = (
+    "account_id", "id", "channel", "occurred_at", "list_id", "user_id", "customer_id",
+    "direction", "to", "quantity", "quantity_unit", "cost", "unit", "allowance_used", "debt",
+    "request_hash", "answer", "recorded_at",
+)
+_DAY_PASS_COLUMNS = ("account_id", "user_id", "local_date", "event_id", "valid_until")
 
 
-@lru_cache(maxsize=64)
-def _select_known(count: int):
-    return select(_usage.c.account_id, _usage.c.id, _usage.c.request_hash, _usage.c.answer).where(
-        tuple_(_usage.c.account_id, _usage.c.id).in_(_listed(2, count))
-    )
+class _Account:
+    """The figures of a locked account the hot path reads and may change."""
 
+    __slots__ = ("id", "unit", "timezone", "price_list_id", "status", "debt", "next_due_at",
+                 "changed")
 
-@lru_cache(maxsize=64)
-def _select_day_passes(count: int):
-    table = DayPass.__table__
-    return select(table.c.account_id, table.c.user_id, table.c.local_date).where(
-        tuple_(table.c.account_id, table.c.user_id, table.c.local_date).in_(_listed(3, count))
-    )
+    def __init__(self, id, unit, timezone, price_list_id, status, debt, next_due_at) -> None:
+        self.id = id
+        self.unit = unit
+        self.timezone = timezone
+        self.price_list_id = price_list_id
+        self.status = status
+        self.debt = debt
+        self.next_due_at = next_due_at
+        self.changed = False
 
 
 @dataclass(slots=True)
@@ -148,7 +131,7 @@ class _AccountState:
 
     __slots__ = ("account", "buckets", "lots")
 
-    def __init__(self, account: Account) -> None:
+    def __init__(self, account: _Account) -> None:
         self.account = account
         self.buckets: dict[tuple[str, str], BucketFigures] = {}
         self.lots: dict[str, list[_Lot]] = defaultdict(list)
@@ -183,23 +166,22 @@ class UsageRecorder:
         self.session = session
         self.now = now
         self.resolver = resolver or PriceListResolver(session)
+        self._sql: RawSQL | None = None
         self._states: dict[str, _AccountState] = {}
         self._known: dict[tuple[str, str], tuple[str, dict]] = {}
         self._passes: set[tuple[str, str, str]] = set()
         self._touched_lots: dict[int, _Lot] = {}
         self._touched_buckets: dict[tuple[str, str, str], BucketFigures] = {}
-        self._entries: list[dict] = []
-        self._postings: list[tuple[int, dict]] = []
-        self._usage_rows: list[dict] = []
-        self._pass_rows: list[dict] = []
+        self._entries: list[tuple[str, str, str]] = []
+        self._postings: list[tuple[int, tuple]] = []
+        self._usage_rows: list[tuple] = []
+        self._pass_rows: list[tuple] = []
 
     # --- the batch -------------------------------------------------------------------
 
     def record(self, events: Sequence[UsageInput]) -> list[dict | TollgateError]:
-        accounts = lock_accounts(self.session, {e.account_id for e in events}, now=self.now)
-        # Settling may have changed lots and buckets through the ORM: write it first.
-        self.session.flush()
-        self._load(accounts)
+        self._sql = RawSQL(self.session)
+        self._load({e.account_id for e in events})
         self._load_known(events)
         self._load_day_passes(events)
         results: list[dict | TollgateError] = []
@@ -230,7 +212,7 @@ class UsageRecorder:
         rating = rate_for_account(self.resolver, account, event.ratable(), event.occurred_at)
 
         quantity, money = rating.quantity, rating.cost
-        day_pass: dict | None = None
+        day_pass: tuple | None = None
         if event.channel == "agent_login":
             day_pass = self._day_pass(account, event)
             if day_pass is None:
@@ -273,6 +255,7 @@ class UsageRecorder:
             legs.append((DEBT, unit, -debt, None))
             account.debt += debt
             account.status = "blocked"
+            account.changed = True
         if money:
             legs.append((revenue_account(tag), unit, money, None))
         if legs:
@@ -285,31 +268,16 @@ class UsageRecorder:
             reserved=reserved,
         )
         if day_pass is not None:
-            self._passes.add((account.id, day_pass["user_id"], day_pass["local_date"]))
+            self._passes.add(day_pass[:3])
             self._pass_rows.append(day_pass)
         self._known[(account.id, event.id)] = (request_hash, answer)
-        self._usage_rows.append(
-            {
-                "account_id": account.id,
-                "id": event.id,
-                "channel": event.channel,
-                "occurred_at": event.occurred_at,
-                "list_id": event.list_id,
-                "user_id": event.user_id,
-                "customer_id": event.customer_id,
-                "direction": event.direction,
-                "to": event.to,
-                "quantity": quantity,
-                "quantity_unit": rating.quantity_unit,
-                "cost": money,
-                "unit": unit,
-                "allowance_used": seconds,
-                "debt": debt,
-                "request_hash": request_hash,
-                "answer": _compact_json(answer),
-                "recorded_at": now,
-            }
-        )
+        instant = self._sql.instant  # type: ignore[union-attr]
+        self._usage_rows.append((
+            account.id, event.id, event.channel, instant(event.occurred_at), event.list_id,
+            event.user_id, event.customer_id, event.direction, event.to, quantity,
+            rating.quantity_unit, money, unit, seconds, debt, request_hash, _compact_json(answer),
+            instant(now),
+        ))
         return answer
 
     def _spend(
@@ -333,19 +301,14 @@ class UsageRecorder:
 
     def _journal(self, account_id: str, kind: str, reference: str, legs: list) -> None:
         index = len(self._entries)
-        self._entries.append(
-            {"account_id": account_id, "kind": kind, "reference": reference, "memo": None,
-             "created_at": self.now}
-        )
+        self._entries.append((account_id, kind, reference))
         for ledger_account, unit, amount, lot_id in legs:
             if amount:
-                self._postings.append(
-                    (index, {"account_id": account_id, "ledger_account": ledger_account,
-                             "unit": unit, "amount": amount, "lot_id": lot_id})
-                )
+                self._postings.append((index, (account_id, ledger_account, unit, amount, lot_id)))
 
-    def _day_pass(self, account: Account, event: UsageInput) -> dict | None:
-        """The day pass this login buys, or None when the agent has today's already."""
+    def _day_pass(self, account: _Account, event: UsageInput) -> tuple | None:
+        """The day pass this login buys (a ``day_passes`` row), or None when the agent
+        has today's already."""
         if not event.user_id:
             raise InvalidRequest("an agent_login event needs a user_id", code="invalid_request")
         zone = _zone(account.timezone)
@@ -354,97 +317,99 @@ class UsageRecorder:
         if (account.id, event.user_id, local_date) in self._passes:
             return None
         midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
-        return {
-            "account_id": account.id,
-            "user_id": event.user_id,
-            "local_date": local_date,
-            "event_id": event.id,
-            "valid_until": midnight.astimezone(_UTC),
-        }
+        return (account.id, event.user_id, local_date, event.id,
+                self._sql.instant(midnight.astimezone(_UTC)))  # type: ignore[union-attr]
 
     # --- reading ---------------------------------------------------------------------
 
-    def _load(self, accounts: dict[str, Account]) -> None:
-        self._states = {account_id: _AccountState(a) for account_id, a in accounts.items()}
-        ids = sorted(self._states)
-        states = self._states
-        # Rows are unpacked as tuples: this runs for every lot of every account in the batch.
-        for start in range(0, len(ids), _CHUNK):
-            chunk = {"account_ids": ids[start:start + _CHUNK]}
-            for account_id, unit, list_id, balance, reserved in self.session.execute(
-                _SELECT_BUCKETS, chunk
-            ):
-                states[account_id].buckets[(unit, list_id)] = BucketFigures(
-                    list_id, balance, reserved, unit
-                )
-            for lot_id, account_id, unit, *rest in self.session.execute(_SELECT_OPEN_LOTS, chunk):
-                states[account_id].lots[unit].append(_Lot(lot_id, unit, *rest))
-        for state in self._states.values():
+    def _load(self, account_ids: set[str]) -> None:
+        """Lock the accounts (in id order), catch up on due expiry, read their credit."""
+        sql = self._sql
+        assert sql is not None
+        ids = sorted(account_ids)
+        lock = _SELECT_ACCOUNTS if sql.sqlite else _SELECT_ACCOUNTS + " FOR UPDATE"
+        accounts = {row[0]: _Account(*row) for row in sql.select_in(lock, ids)}
+        now = self.now
+        due = [a.id for a in accounts.values()
+               if a.next_due_at is not None and sql.read_instant(a.next_due_at) <= now]
+        if due:
+            # Rare: lots expire or reservations lapse first, by the ledger's own rules.
+            lock_accounts(self.session, due, now=now)
+            self.session.flush()
+            for row in sql.select_in(_SELECT_ACCOUNTS, due):
+                accounts[row[0]] = _Account(*row)
+        states = self._states = {account_id: _AccountState(a) for account_id, a in accounts.items()}
+        for account_id, unit, list_id, balance, reserved in sql.select_in(_SELECT_BUCKETS, ids):
+            states[account_id].buckets[(unit, list_id)] = BucketFigures(list_id, balance, reserved, unit)
+        instant = sql.read_instant
+        for lot_id, account_id, unit, priority, expires_at, created_at, *rest in sql.select_in(
+            _SELECT_OPEN_LOTS, ids
+        ):
+            states[account_id].lots[unit].append(
+                _Lot(lot_id, unit, priority, instant(expires_at), instant(created_at), *rest)
+            )
+        for state in states.values():
             for unit_lots in state.lots.values():
                 unit_lots.sort(key=draw_down_key)  # type: ignore[arg-type]
 
     def _load_known(self, events: Sequence[UsageInput]) -> None:
         keys = sorted({(e.account_id, e.id) for e in events if e.account_id in self._states})
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start:start + _CHUNK]
-            for row in self.session.execute(_select_known(len(chunk)), _listed_values(chunk)):
-                self._known[(row.account_id, row.id)] = (row.request_hash, json.loads(row.answer))
+        assert self._sql is not None
+        for account_id, event_id, request_hash, answer in self._sql.select_in(
+            _SELECT_KNOWN, keys, width=2
+        ):
+            self._known[(account_id, event_id)] = (request_hash, json.loads(answer))
 
     def _load_day_passes(self, events: Sequence[UsageInput]) -> None:
-        logins = [e for e in events if e.channel == "agent_login" and e.user_id
-                  and e.account_id in self._states]
-        if not logins:
-            return
         keys = set()
-        for event in logins:
-            zone = _zone(self._states[event.account_id].account.timezone)
-            keys.add((event.account_id, event.user_id,
-                      event.occurred_at.astimezone(zone).date().isoformat()))
-        ordered = sorted(keys)
-        for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start:start + _CHUNK]
-            for row in self.session.execute(
-                _select_day_passes(len(chunk)), _listed_values(chunk)
-            ):
-                self._passes.add((row.account_id, row.user_id, row.local_date))
+        for event in events:
+            if event.channel == "agent_login" and event.user_id and event.account_id in self._states:
+                zone = _zone(self._states[event.account_id].account.timezone)
+                keys.add((event.account_id, event.user_id,
+                          event.occurred_at.astimezone(zone).date().isoformat()))
+        if keys:
+            assert self._sql is not None
+            self._passes.update(self._sql.select_in(_SELECT_DAY_PASSES, sorted(keys), width=3))
 
     # --- writing ---------------------------------------------------------------------
 
     def _write(self) -> None:
-        session = self.session
-        session.flush()  # account debt and status, changed on the ORM objects
-        if self._touched_lots:
-            session.execute(
-                _UPDATE_LOT_REMAINING,
-                [{"lot_id": lot.id, "new_remaining": lot.remaining}
-                 for lot in self._touched_lots.values()],
-            )
-        if self._touched_buckets:
-            session.execute(
-                _UPDATE_BUCKET_BALANCE,
-                [{"b_account": key[0], "b_unit": key[1], "b_list": key[2],
-                  "new_balance": bucket.balance}
-                 for key, bucket in self._touched_buckets.items()],
-            )
+        sql = self._sql
+        assert sql is not None
+        sql.execute_many(
+            _UPDATE_ACCOUNTS,
+            [(s.account.debt, s.account.status, s.account.id) for s in self._states.values()
+             if s.account.changed],
+        )
+        sql.execute_many(
+            _UPDATE_LOTS, [(lot.remaining, lot.id) for lot in self._touched_lots.values()]
+        )
+        sql.execute_many(
+            _UPDATE_BUCKETS,
+            [(bucket.balance, *key) for key, bucket in self._touched_buckets.items()],
+        )
         if self._entries:
             ids = self._entry_ids(len(self._entries))
-            for entry_id, entry in zip(ids, self._entries, strict=True):
-                entry["id"] = entry_id
-            session.execute(_INSERT_ENTRIES, self._entries)
-            session.execute(
-                _INSERT_POSTINGS,
-                [{**posting, "entry_id": ids[index]} for index, posting in self._postings],
+            now = sql.instant(self.now)
+            sql.insert(
+                "journal_entries", _ENTRY_COLUMNS,
+                [(entry_id, account_id, kind, reference, None, now)
+                 for entry_id, (account_id, kind, reference) in zip(ids, self._entries, strict=True)],
             )
-        if self._usage_rows:
-            session.execute(_INSERT_USAGE, self._usage_rows)
-        if self._pass_rows:
-            session.execute(_INSERT_DAY_PASSES, self._pass_rows)
-        # ORM copies of rows written above are stale now.
-        session.expire_all()
+            sql.insert(
+                "postings", _POSTING_COLUMNS,
+                [(ids[index], *posting) for index, posting in self._postings],
+            )
+        sql.insert("usage_events", _USAGE_COLUMNS, self._usage_rows)
+        sql.insert("day_passes", _DAY_PASS_COLUMNS, self._pass_rows)
+        # ORM copies of rows written above (if any were loaded) are stale now.
+        self.session.expire_all()
 
     def _entry_ids(self, count: int) -> list[int]:
-        if self.session.get_bind().dialect.name == "sqlite":
+        sql = self._sql
+        assert sql is not None
+        if sql.sqlite:
             # The transaction holds SQLite's write lock: nobody else can take ids.
-            top = self.session.scalar(_TOP_ENTRY_ID)
+            ((top,),) = sql.select(_TOP_ENTRY_ID)
             return list(range(top + 1, top + 1 + count))
-        return list(self.session.scalars(_NEXT_ENTRY_IDS, {"count": count}))
+        return [row[0] for row in sql.select(_NEXT_ENTRY_IDS, (count,))]

@@ -1,0 +1,107 @@
+"""Driver-level SQL for the usage hot path, inside the session's own transaction.
+
+SQLAlchemy costs more than the database for the hot path's statements: building
+each row's parameters, converting each datetime, wrapping each result row. The
+recorder therefore talks to the DBAPI connection under the session directly —
+``sqlite3`` or ``psycopg`` — with statements written once, plain tuples in and out,
+and on PostgreSQL ``COPY`` for the inserts. It still runs in the transaction that
+:meth:`tollgate.db.Database.write` opened, so it commits or rolls back with
+everything else.
+
+Only the hot path uses this; everything else goes through the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+# Rows are read and written in chunks of this many keys (bound variables stay well
+# under SQLite's limit).
+CHUNK = 500
+
+
+class RawSQL:
+    """The raw connection of a session, with the few things that differ per store."""
+
+    __slots__ = ("connection", "cursor", "sqlite")
+
+    def __init__(self, session: Session) -> None:
+        connection = session.connection()
+        self.sqlite = connection.dialect.name == "sqlite"
+        self.connection = connection.connection.driver_connection
+        self.cursor = self.connection.cursor()
+
+    # --- values ------------------------------------------------------------------------
+
+    def instant(self, moment: datetime | None) -> object:
+        """A datetime as the store keeps it (SQLite: naive UTC text, as SQLAlchemy writes)."""
+        if moment is None or not self.sqlite:
+            return moment
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    def read_instant(self, value: object) -> datetime | None:
+        """The aware UTC datetime of a stored value."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        assert isinstance(value, datetime)
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+    # --- statements --------------------------------------------------------------------
+
+    def sql(self, statement: str) -> str:
+        """``?`` placeholders for sqlite3, ``%s`` for psycopg."""
+        return statement if self.sqlite else statement.replace("?", "%s")
+
+    def select(self, statement: str, parameters: Sequence = ()) -> list[tuple]:
+        self.cursor.execute(self.sql(statement), parameters)
+        return self.cursor.fetchall()
+
+    def select_in(self, statement: str, keys: Sequence, *, width: int = 1) -> list[tuple]:
+        """Run ``statement`` whose ``{keys}`` is a list of keys, in chunks.
+
+        With ``width`` 1 it becomes ``?, ?, …`` for ``IN (…)``; wider keys become
+        ``VALUES (?, ?), …`` to join against: both stores then look each key up in
+        its index (SQLite scans the table for a row-value ``IN`` list).
+        """
+        rows: list[tuple] = []
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start:start + CHUNK]
+            if width == 1:
+                placeholders = ", ".join("?" * len(chunk))
+                parameters: Sequence = chunk
+            else:
+                one = "(" + ", ".join("?" * width) + ")"
+                placeholders = "VALUES " + ", ".join([one] * len(chunk))
+                parameters = [value for key in chunk for value in key]
+            rows.extend(self.select(statement.format(keys=placeholders), parameters))
+        return rows
+
+    def execute_many(self, statement: str, rows: Sequence[Sequence]) -> None:
+        if rows:
+            self.cursor.executemany(self.sql(statement), rows)
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+        """Insert rows (tuples in ``columns`` order): ``executemany`` or ``COPY``."""
+        if not rows:
+            return
+        names = ", ".join(f'"{c}"' for c in columns)
+        if self.sqlite:
+            placeholders = ", ".join("?" * len(columns))
+            self.cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
+            return
+        with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def flatten(keys: Iterable[Sequence]) -> list:
+    return [value for key in keys for value in key]
