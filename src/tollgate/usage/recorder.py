@@ -37,7 +37,7 @@ from tollgate.ledger.service import (
 )
 from tollgate.rating.rater import cost_of
 from tollgate.rating.service import PriceListResolver
-from tollgate.usage.rawsql import RawSQL
+from tollgate.rawsql import RawSQL
 from tollgate.usage.service import (
     MICROS,
     SECONDS,
@@ -54,7 +54,7 @@ _zone = lru_cache(maxsize=1024)(ZoneInfo)
 # What json.dumps(..., separators=(",", ":")) builds on every call.
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
-# The hot path's statements, written once (see tollgate.usage.rawsql).
+# The hot path's statements, written once (see tollgate.rawsql).
 _SELECT_ACCOUNTS = (
     "SELECT id, unit, timezone, price_list_id, status, debt, next_due_at FROM accounts "
     "WHERE id IN ({keys}) ORDER BY id"

@@ -1,4 +1,4 @@
-"""Driver-level SQL for the usage hot path, inside the session's own transaction.
+"""Driver-level SQL for the hot paths, inside the session's own transaction.
 
 SQLAlchemy costs more than the database for the hot path's statements: building
 each row's parameters, converting each datetime, wrapping each result row. The
@@ -8,13 +8,15 @@ and on PostgreSQL ``COPY`` for the inserts. It still runs in the transaction tha
 :meth:`tollgate.db.Database.write` opened, so it commits or rolls back with
 everything else.
 
-Only the hot path uses this; everything else goes through the ORM.
+Only the usage hot path (and the price list timeline it reads on every
+transaction) uses this; everything else goes through the ORM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
@@ -42,12 +44,13 @@ class RawSQL:
             return moment
         return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
-    def read_instant(self, value: object) -> datetime | None:
-        """The aware UTC datetime of a stored value."""
+    @staticmethod
+    def read_instant(value: object) -> datetime | None:
+        """The aware datetime of a stored value (SQLite's text is UTC)."""
         if value is None:
             return None
         if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            return _parse_sqlite_instant(value)
         assert isinstance(value, datetime)
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
@@ -99,9 +102,8 @@ class RawSQL:
                 copy.write_row(row)
 
 
-def placeholders(count: int) -> str:
-    return ", ".join("?" * count)
 
-
-def flatten(keys: Iterable[Sequence]) -> list:
-    return [value for key in keys for value in key]
+@lru_cache(maxsize=65_536)
+def _parse_sqlite_instant(value: str) -> datetime:
+    # The same lots' instants are read by batch after batch.
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
