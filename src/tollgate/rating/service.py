@@ -29,6 +29,7 @@ from tollgate.clock import ensure_utc, format_instant
 from tollgate.errors import Conflict, InvalidRequest, NotFound
 from tollgate.money import AmountError, parse_amount
 from tollgate.rating import repository
+from tollgate.rawsql import RawSQL
 from tollgate.rating.models import PriceListVersion
 from tollgate.rating.rater import (
     ADDRESSED_CHANNELS,
@@ -537,14 +538,37 @@ class PriceListResolver:
     def _timeline(self, price_list_id: str) -> tuple[list[datetime], list[VersionHeader]]:
         timeline = self._timelines.get(price_list_id)
         if timeline is None:
-            records = repository.versions_of(self._session, price_list_id)
-            # In force order: by effective_from, the newest version last on a tie.
-            headers = sorted(
-                (VersionHeader.of(r) for r in records), key=lambda h: (h.effective_from, h.version)
-            )
-            timeline = ([h.effective_from for h in headers], headers)
+            # Every transaction reads the versions (a few rows, straight from the
+            # driver) and builds the timeline only when they differ from those of the
+            # last one it built: versions are only ever added.
+            raw = RawSQL(self._session)
+            rows = tuple(map(tuple, raw.select(_SELECT_VERSIONS, (price_list_id,))))
+            timeline = _timelines.get(rows)
+            if timeline is None:
+                headers = sorted(
+                    (VersionHeader(id, list_id, version, unit, raw.read_instant(effective_from),
+                                   raw.read_instant(created_at), row_count, digest)  # type: ignore[arg-type]
+                     for id, list_id, version, unit, effective_from, created_at, row_count, digest
+                     in rows),
+                    # In force order: by effective_from, the newest version last on a tie.
+                    key=lambda h: (h.effective_from, h.version),
+                )
+                timeline = ([h.effective_from for h in headers], headers)
+                with _timelines_lock:
+                    _timelines[rows] = timeline
+                    while len(_timelines) > 64:
+                        del _timelines[next(iter(_timelines))]
             self._timelines[price_list_id] = timeline
         return timeline
+
+
+_SELECT_VERSIONS = (
+    "SELECT id, price_list_id, version, unit, effective_from, created_at, row_count, digest "
+    "FROM price_list_versions WHERE price_list_id = ? ORDER BY version"
+)
+# Timelines built, keyed by the version rows they were built from.
+_timelines: dict[tuple, tuple[list[datetime], list[VersionHeader]]] = {}
+_timelines_lock = threading.Lock()
 
 
 def rate_event(session: Session, price_list_id: str, event: RatableEvent, at: datetime) -> Rating:
