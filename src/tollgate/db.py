@@ -99,6 +99,12 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
+        # Usage batches dirty thousands of index pages per commit. A 32 MiB page cache
+        # keeps them in memory between batches, and checkpointing every ~40 MiB of WAL
+        # instead of every 4 MiB copies a page rewritten by many commits only once.
+        # Durability is unchanged: a commit is on disk once its WAL frames are.
+        cursor.execute("PRAGMA cache_size=-32768")
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
