@@ -522,6 +522,8 @@ class PriceListResolver:
     def __init__(self, session: Session) -> None:
         self._session = session
         self._timelines: dict[str, tuple[list[datetime], list[VersionHeader]]] = {}
+        # The cards this transaction rated with, by version id (no lock per event).
+        self._cards: dict[int, RateCard] = {}
 
     def card_at(self, price_list_id: str, at: datetime) -> RateCard:
         """The version of ``price_list_id`` in force at ``at``; ``unratable`` if none."""
@@ -529,7 +531,11 @@ class PriceListResolver:
         position = bisect.bisect_right(starts, ensure_utc(at))
         if position == 0:
             raise _no_version(self._session, price_list_id, at, InvalidRequest)
-        return load_card(self._session, headers[position - 1])
+        header = headers[position - 1]
+        card = self._cards.get(header.id)
+        if card is None:
+            card = self._cards[header.id] = load_card(self._session, header)
+        return card
 
     def rate(self, price_list_id: str, event: RatableEvent, at: datetime) -> Rating:
         """Price ``event`` that happened at ``at`` with the version then in force."""

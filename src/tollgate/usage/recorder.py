@@ -209,7 +209,8 @@ class UsageRecorder:
             return known[1]
         if not event.allow_debt:
             refuse_if_blocked(account)
-        rating = rate_for_account(self.resolver, account, event.ratable(), event.occurred_at)
+        # A UsageInput has every field rating reads (direction None means outbound).
+        rating = rate_for_account(self.resolver, account, event, event.occurred_at)  # type: ignore[arg-type]
 
         quantity, money = rating.quantity, rating.cost
         day_pass: tuple | None = None
