@@ -59,8 +59,19 @@ def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = Fal
 
 def format_amount(micros: int) -> str:
     """Format micros as the shortest exact decimal string: 3500000 -> "3.5"."""
+    if type(micros) is int:
+        # The hot path (usage answers format five amounts or more per event): the same
+        # text as below, with fewer steps. "%d" of a plain int is its str().
+        if micros >= 0:
+            if micros % MICROS_PER_UNIT:
+                return ("%d.%06d" % divmod(micros, MICROS_PER_UNIT)).rstrip("0")
+            return str(micros // MICROS_PER_UNIT)
+        if micros % MICROS_PER_UNIT:
+            return ("-%d.%06d" % divmod(-micros, MICROS_PER_UNIT)).rstrip("0")
+        return "-%d" % (-micros // MICROS_PER_UNIT)
     if not isinstance(micros, int) or isinstance(micros, bool):
         raise TypeError(f"micros must be an int, got {type(micros).__name__}")
+    # A subclass of int: exactly as ever, through its own operators.
     sign = "-" if micros < 0 else ""
     whole, fraction = divmod(abs(micros), MICROS_PER_UNIT)
     if fraction == 0:

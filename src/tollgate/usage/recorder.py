@@ -42,7 +42,7 @@ from tollgate.usage.service import (
     MICROS,
     SECONDS,
     UsageInput,
-    answer_of,
+    answer_of_with_json,
     rate_for_account,
     spending_tag,
 )
@@ -51,8 +51,6 @@ _UTC = ZoneInfo("UTC")
 # ZoneInfo keeps only a few zones alive by itself: with accounts in many zones it
 # would read them from disk again and again.
 _zone = lru_cache(maxsize=1024)(ZoneInfo)
-# What json.dumps(..., separators=(",", ":")) builds on every call.
-_compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 # The hot path's statements, written once (see tollgate.rawsql).
 _SELECT_ACCOUNTS = (
@@ -263,7 +261,7 @@ class UsageRecorder:
             self._journal(account.id, "charge", f"usage:{event.id}", legs)
 
         total, reserved = state.money_totals()
-        answer = answer_of(
+        answer, answer_json = answer_of_with_json(
             event_id=event.id, unit=unit, money=money, quantity=quantity,
             quantity_unit=rating.quantity_unit, draws=draws, debt=debt, total=total,
             reserved=reserved,
@@ -276,7 +274,7 @@ class UsageRecorder:
         self._usage_rows.append((
             account.id, event.id, event.channel, instant(event.occurred_at), event.list_id,
             event.user_id, event.customer_id, event.direction, event.to, quantity,
-            rating.quantity_unit, money, unit, seconds, debt, request_hash, _compact_json(answer),
+            rating.quantity_unit, money, unit, seconds, debt, request_hash, answer_json,
             instant(now),
         ))
         return answer
