@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from tollgate.ledger import check_invariants
 from tests.helpers import allocate, assert_ledger_sound, balance, create_account, grant, reserve
 from tests.ledger.direct import charge, instant, journal, posting_sum, postings
 
@@ -188,6 +189,31 @@ class TestAppendOnly:
 
         assert journal(client, "acme") == before
         assert_ledger_sound(database, "acme", now=clock.now())
+
+
+class TestPostingsNameTheirEntrysAccount:
+    def test_a_posting_naming_another_account_is_reported(self, client, database):
+        # Postings are read through their entries (they have no index on account_id):
+        # the check must see a posting whose account differs from its entry's.
+        create_account(client, "acme")
+        create_account(client, "globex")
+        grant(client, "acme", "10")
+        grant(client, "globex", "10")
+        entry_id = journal(client, "acme")[-1]["id"]
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO postings (entry_id, account_id, ledger_account, unit, amount) "
+                    "VALUES (:entry, 'globex', 'pool', 'EUR', 1), "
+                    "(:entry, 'globex', 'system:grants', 'EUR', -1)"
+                ),
+                {"entry": entry_id},
+            )
+
+        with database.read() as session:
+            assert check_invariants(session, "acme") == [
+                "2 postings of this account's journal entries name account 'globex'"
+            ]
 
 
 class TestStatementIsCurrent:

@@ -112,13 +112,29 @@ def check_invariants(session: Session, account_id: str, *, now: datetime | None 
     for entry_id, unit, total in unbalanced:
         problems.append(f"journal entry {entry_id} does not balance in {unit}: {total}")
 
+    # The account's postings are read through its entries (ix_journal_entries_account,
+    # then ix_postings_entry): postings have no index on their own account_id. Grouping
+    # by that column too checks that every posting names its entry's account; a posting
+    # that does not is reported, and counted for neither account.
     by_ledger_account: dict[tuple[str, str], int] = defaultdict(int)
     by_lot: dict[int, int] = defaultdict(int)
-    for ledger_account, unit, lot_id, total in session.execute(
-        select(Posting.ledger_account, Posting.unit, Posting.lot_id, func.sum(Posting.amount))
-        .where(Posting.account_id == account_id)
-        .group_by(Posting.ledger_account, Posting.unit, Posting.lot_id)
+    strangers: dict[str, int] = defaultdict(int)
+    for posting_account, ledger_account, unit, lot_id, total, count in session.execute(
+        select(
+            Posting.account_id,
+            Posting.ledger_account,
+            Posting.unit,
+            Posting.lot_id,
+            func.sum(Posting.amount),
+            func.count(),
+        )
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(JournalEntry.account_id == account_id)
+        .group_by(Posting.account_id, Posting.ledger_account, Posting.unit, Posting.lot_id)
     ):
+        if posting_account != account_id:
+            strangers[posting_account] += int(count)
+            continue
         by_ledger_account[(ledger_account, unit)] += int(total)
         if lot_id is not None and not ledger_account.startswith("system:"):
             by_lot[lot_id] += int(total)
@@ -135,6 +151,10 @@ def check_invariants(session: Session, account_id: str, *, now: datetime | None 
     for key, balance in expected.items():
         if balance and key not in by_ledger_account:
             problems.append(f"bucket {key} holds {balance} with no journal postings")
+    for other, count in sorted(strangers.items()):
+        problems.append(
+            f"{count} postings of this account's journal entries name account {other!r}"
+        )
     for lot in lots:
         if by_lot.get(lot.id, 0) != lot.remaining:
             problems.append(

@@ -164,11 +164,11 @@ class Posting(Base):
     """
 
     __tablename__ = "postings"
-    __table_args__ = (
-        Index("ix_postings_entry", "entry_id"),
-        Index("ix_postings_account", "account_id", "ledger_account"),
-        Index("ix_postings_lot", "lot_id"),
-    )
+    # Only ``entry_id`` is indexed: postings are read through their entry (an account's
+    # through ``ix_journal_entries_account``), and every further index is paid for on the
+    # hot path's inserts. ``account_id`` and ``lot_id`` need none for their foreign keys
+    # either: accounts and lots are never deleted, nor their ids changed.
+    __table_args__ = (Index("ix_postings_entry", "entry_id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
