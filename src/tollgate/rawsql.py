@@ -42,7 +42,9 @@ class RawSQL:
         """A datetime as the store keeps it (SQLite: naive UTC text, as SQLAlchemy writes)."""
         if moment is None or not self.sqlite:
             return moment
-        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        if moment.tzinfo is not UTC:
+            moment = moment.astimezone(UTC)
+        return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
     @staticmethod
     def read_instant(value: object) -> datetime | None:

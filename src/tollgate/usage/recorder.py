@@ -165,6 +165,7 @@ class UsageRecorder:
         self.now = now
         self.resolver = resolver or PriceListResolver(session)
         self._sql: RawSQL | None = None
+        self._now_stored: object = None
         self._states: dict[str, _AccountState] = {}
         self._known: dict[tuple[str, str], tuple[str, dict]] = {}
         self._passes: set[tuple[str, str, str]] = set()
@@ -179,6 +180,7 @@ class UsageRecorder:
 
     def record(self, events: Sequence[UsageInput]) -> list[dict | TollgateError]:
         self._sql = RawSQL(self.session)
+        self._now_stored = self._sql.instant(self.now)
         self._load({e.account_id for e in events})
         self._load_known(events)
         self._load_day_passes(events)
@@ -275,7 +277,7 @@ class UsageRecorder:
             account.id, event.id, event.channel, instant(event.occurred_at), event.list_id,
             event.user_id, event.customer_id, event.direction, event.to, quantity,
             rating.quantity_unit, money, unit, seconds, debt, request_hash, answer_json,
-            instant(now),
+            self._now_stored,
         ))
         return answer
 
