@@ -67,12 +67,24 @@ class RawSQL:
         return self.cursor.fetchall()
 
     def select_in(self, statement: str, keys: Sequence, *, width: int = 1) -> list[tuple]:
-        """Run ``statement`` whose ``{keys}`` is a list of keys, in chunks.
+        """Run ``statement`` for a list of text keys: its ``{keys}`` becomes a row source.
 
-        With ``width`` 1 it becomes ``?, ?, …`` for ``IN (…)``; wider keys become
-        ``VALUES (?, ?), …`` to join against: both stores then look each key up in
-        its index (SQLite scans the table for a row-value ``IN`` list).
+        Use ``IN ({keys})`` for single keys and ``({keys}) AS k`` joined on
+        ``k.column1``, ``k.column2``… for wider ones; both stores then look each key up
+        in its index (SQLite would scan the table for a row-value ``IN`` list).
+        SQLite gets ``?, ?…`` or ``VALUES (?, ?), …`` in chunks; PostgreSQL one text
+        array per column through ``unnest`` — a short statement psycopg need not
+        parse again for every batch.
         """
+        if not keys:
+            return []
+        if not self.sqlite:
+            columns = [list(keys)] if width == 1 else [list(column) for column in zip(*keys)]
+            arrays = ", ".join(["%s::text[]"] * width)
+            names = ", ".join(f"column{i + 1}" for i in range(width))
+            source = f"SELECT * FROM unnest({arrays}) AS u({names})"
+            self.cursor.execute(statement.format(keys=source), columns)
+            return self.cursor.fetchall()
         rows: list[tuple] = []
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start:start + CHUNK]
@@ -89,6 +101,32 @@ class RawSQL:
     def execute_many(self, statement: str, rows: Sequence[Sequence]) -> None:
         if rows:
             self.cursor.executemany(self.sql(statement), rows)
+
+    def update(self, table: str, columns: Sequence[tuple[str, str]], keys: int,
+               rows: Sequence[Sequence]) -> None:
+        """Set columns of rows found by key: each row holds the new values, then the key.
+
+        ``columns`` names every value of a row with its PostgreSQL type, the key's
+        ``keys`` columns last. SQLite runs one ``UPDATE`` per row (``executemany``);
+        PostgreSQL one ``UPDATE … FROM unnest(…)`` for all of them.
+        """
+        if not rows:
+            return
+        values, key_columns = columns[:-keys], columns[-keys:]
+        if self.sqlite:
+            assignments = ", ".join(f"{name} = ?" for name, _ in values)
+            where = " AND ".join(f"{name} = ?" for name, _ in key_columns)
+            self.cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {where}", rows)
+            return
+        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+        names = ", ".join(name for name, _ in columns)
+        assignments = ", ".join(f"{name} = v.{name}" for name, _ in values)
+        where = " AND ".join(f"t.{name} = v.{name}" for name, _ in key_columns)
+        self.cursor.execute(
+            f"UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS v({names}) "
+            f"WHERE {where}",
+            [list(column) for column in zip(*rows)],
+        )
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
         """Insert rows (tuples in ``columns`` order): ``executemany`` or ``COPY``."""

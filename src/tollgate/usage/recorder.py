@@ -72,10 +72,11 @@ _SELECT_DAY_PASSES = (
     "SELECT d.account_id, d.user_id, d.local_date FROM ({keys}) AS k JOIN day_passes d "
     "ON d.account_id = k.column1 AND d.user_id = k.column2 AND d.local_date = k.column3"
 )
-_UPDATE_ACCOUNTS = "UPDATE accounts SET debt = ?, status = ? WHERE id = ?"
-_UPDATE_LOTS = "UPDATE lots SET remaining = ? WHERE id = ?"
-_UPDATE_BUCKETS = (
-    "UPDATE buckets SET balance = ? WHERE account_id = ? AND unit = ? AND list_id = ?"
+# Updates: the new values, then the key, each with its PostgreSQL type.
+_ACCOUNT_CHANGES = (("debt", "bigint"), ("status", "text"), ("id", "text"))
+_LOT_CHANGES = (("remaining", "bigint"), ("id", "bigint"))
+_BUCKET_CHANGES = (
+    ("balance", "bigint"), ("account_id", "text"), ("unit", "text"), ("list_id", "text")
 )
 _TOP_ENTRY_ID = "SELECT coalesce(max(id), 0) FROM journal_entries"
 _NEXT_ENTRY_IDS = (
@@ -377,16 +378,17 @@ class UsageRecorder:
     def _write(self) -> None:
         sql = self._sql
         assert sql is not None
-        sql.execute_many(
-            _UPDATE_ACCOUNTS,
+        sql.update(
+            "accounts", _ACCOUNT_CHANGES, 1,
             [(s.account.debt, s.account.status, s.account.id) for s in self._states.values()
              if s.account.changed],
         )
-        sql.execute_many(
-            _UPDATE_LOTS, [(lot.remaining, lot.id) for lot in self._touched_lots.values()]
+        sql.update(
+            "lots", _LOT_CHANGES, 1,
+            [(lot.remaining, lot.id) for lot in self._touched_lots.values()],
         )
-        sql.execute_many(
-            _UPDATE_BUCKETS,
+        sql.update(
+            "buckets", _BUCKET_CHANGES, 3,
             [(bucket.balance, *key) for key, bucket in self._touched_buckets.items()],
         )
         if self._entries:
