@@ -42,7 +42,7 @@ class RawSQL:
         """A datetime as the store keeps it (SQLite: naive UTC text, as SQLAlchemy writes)."""
         if moment is None or not self.sqlite:
             return moment
-        if moment.tzinfo is not UTC:
+        if moment.tzinfo is not UTC and moment.utcoffset():
             moment = moment.astimezone(UTC)
         return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 

@@ -154,6 +154,34 @@ class TestBatch:
         assert balance(client, "globex")["total"] == "0.9641"
         assert_ledger_sound(database, acme, "globex")
 
+    def test_expiry_due_is_caught_up_before_the_batch_is_charged(
+        self, client, database, clock, acme
+    ):
+        # A lot that expired since the account was last touched: locking the accounts
+        # of the batch expires it first (journal entries written by the ledger), then
+        # the batch's own entries follow with their own ids.
+        create_account(client, "globex")
+        grant(client, acme, "0.5", expires_at="2026-01-02T00:00:00Z")
+        grant(client, acme, "1")
+        grant(client, "globex", "0.2", expires_at="2026-01-02T00:00:00Z")
+        grant(client, "globex", "1")
+        clock.advance(days=2)
+
+        results = post_batch(
+            client, [sms("s1"), call("c1", 61, account_id="globex"), sms("s2")]
+        )["results"]
+
+        assert [outcome(r) for r in results] == [
+            ("s1", "0.0079"), ("c1", "0.028"), ("s2", "0.0079")
+        ]
+        assert balance(client, acme)["total"] == "0.9842"
+        assert balance(client, "globex")["total"] == "0.972"
+        kinds = [entry["kind"] for entry in journal(client)]
+        assert kinds.count("expiry") == 1 and kinds.count("charge") == 2, kinds
+        ids = [entry["id"] for entry in journal(client) + journal(client, "globex")]
+        assert len(ids) == len(set(ids))
+        assert_ledger_sound(database, acme, "globex", now=clock.now())
+
     def test_an_id_repeated_in_the_same_batch_is_charged_once(self, client, database, acme):
         grant(client, acme, "1")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import lru_cache
@@ -172,8 +172,9 @@ class UsageRecorder:
         self._passes: set[tuple[str, str, str]] = set()
         self._touched_lots: dict[int, _Lot] = {}
         self._touched_buckets: dict[tuple[str, str, str], BucketFigures] = {}
-        self._entries: list[tuple[str, str, str]] = []
-        self._postings: list[tuple[int, tuple]] = []
+        self._entries: list[tuple] = []
+        self._postings: list[tuple] = []
+        self._entry_ids: Iterator[int] = iter(())
         self._usage_rows: list[tuple] = []
         self._pass_rows: list[tuple] = []
 
@@ -183,6 +184,8 @@ class UsageRecorder:
         self._sql = RawSQL(self.session)
         self._now_stored = self._sql.instant(self.now)
         self._load({e.account_id for e in events})
+        # After _load: catching up on expiry there may have written journal entries.
+        self._entry_ids = self._new_entry_ids(len(events))
         self._load_known(events)
         self._load_day_passes(events)
         results: list[dict | TollgateError] = []
@@ -302,11 +305,11 @@ class UsageRecorder:
         self._touched_buckets[(account_id, bucket.unit, bucket.list_id)] = bucket
 
     def _journal(self, account_id: str, kind: str, reference: str, legs: list) -> None:
-        index = len(self._entries)
-        self._entries.append((account_id, kind, reference))
+        entry_id = next(self._entry_ids)
+        self._entries.append((entry_id, account_id, kind, reference, None, self._now_stored))
         for ledger_account, unit, amount, lot_id in legs:
             if amount:
-                self._postings.append((index, (account_id, ledger_account, unit, amount, lot_id)))
+                self._postings.append((entry_id, account_id, ledger_account, unit, amount, lot_id))
 
     def _day_pass(self, account: _Account, event: UsageInput) -> tuple | None:
         """The day pass this login buys (a ``day_passes`` row), or None when the agent
@@ -391,28 +394,20 @@ class UsageRecorder:
             "buckets", _BUCKET_CHANGES, 3,
             [(bucket.balance, *key) for key, bucket in self._touched_buckets.items()],
         )
-        if self._entries:
-            ids = self._entry_ids(len(self._entries))
-            now = sql.instant(self.now)
-            sql.insert(
-                "journal_entries", _ENTRY_COLUMNS,
-                [(entry_id, account_id, kind, reference, None, now)
-                 for entry_id, (account_id, kind, reference) in zip(ids, self._entries, strict=True)],
-            )
-            sql.insert(
-                "postings", _POSTING_COLUMNS,
-                [(ids[index], *posting) for index, posting in self._postings],
-            )
+        sql.insert("journal_entries", _ENTRY_COLUMNS, self._entries)
+        sql.insert("postings", _POSTING_COLUMNS, self._postings)
         sql.insert("usage_events", _USAGE_COLUMNS, self._usage_rows)
         sql.insert("day_passes", _DAY_PASS_COLUMNS, self._pass_rows)
         # ORM copies of rows written above (if any were loaded) are stale now.
         self.session.expire_all()
 
-    def _entry_ids(self, count: int) -> list[int]:
+    def _new_entry_ids(self, count: int) -> Iterator[int]:
+        """Ids for the journal entries of up to ``count`` events, taken as they are used."""
         sql = self._sql
         assert sql is not None
         if sql.sqlite:
             # The transaction holds SQLite's write lock: nobody else can take ids.
             ((top,),) = sql.select(_TOP_ENTRY_ID)
-            return list(range(top + 1, top + 1 + count))
-        return [row[0] for row in sql.select(_NEXT_ENTRY_IDS, (count,))]
+            return iter(range(top + 1, top + 1 + count))
+        # Ids of events refused or replayed stay unused: a gap, as a rollback leaves.
+        return iter([row[0] for row in sql.select(_NEXT_ENTRY_IDS, (count,))])
