@@ -24,6 +24,15 @@ class TestUsageBenchmark:
         assert result.problems == []
         assert LAST_LINE.match(capsys.readouterr().out.splitlines()[-1])
 
+    def test_the_floor_replays_exactly_the_recorders_writes(self, capsys):
+        result = main("sqlite", 300, 100, accounts=30, numbers=1000, check=True, floor=True)
+
+        # The check covers both stores: the replay alone leaves a sound ledger, so
+        # it wrote everything the recorder did.
+        assert result.problems == []
+        assert result.floor_per_s is not None and result.floor_per_s > 0
+        assert "floor: replaying the recorder's own writes for 300 events" in capsys.readouterr().err
+
     def test_the_command_prints_the_figures_as_its_last_line(self):
         outcome = CliRunner().invoke(
             app,

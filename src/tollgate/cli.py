@@ -317,6 +317,10 @@ def bench_usage(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data")] = 1,
     accounts: Annotated[int, typer.Option(help="Accounts to seed")] = 1000,
     numbers: Annotated[int, typer.Option(help="Distinct phone numbers called")] = 100_000,
+    floor: Annotated[
+        bool, typer.Option(help="Also replay the recorder's own writes alone, in a second "
+                           "fresh store: the most its writes allow")
+    ] = False,
     profile: Annotated[
         Path | None, typer.Option(help="Write a cProfile of the timed part to FILE")
     ] = None,
@@ -327,7 +331,7 @@ def bench_usage(
 
     try:
         run_benchmark(store, events, batch, database_url=database_url, seed=seed,
-                      accounts=accounts, numbers=numbers, profile=profile)
+                      accounts=accounts, numbers=numbers, floor=floor, profile=profile)
     except BenchError as exc:
         _say(str(exc))
         raise typer.Exit(2) from None

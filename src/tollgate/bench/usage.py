@@ -137,6 +137,8 @@ class BenchResult:
     baseline_seconds: float
     distinct_numbers: int
     problems: list[str] = field(default_factory=list)
+    # With --floor: the recorder's own writes replayed with nothing else.
+    floor_seconds: float | None = None
 
     @property
     def events_per_s(self) -> float:
@@ -145,6 +147,10 @@ class BenchResult:
     @property
     def baseline_per_s(self) -> float:
         return self.baseline_rows / self.baseline_seconds
+
+    @property
+    def floor_per_s(self) -> float | None:
+        return None if self.floor_seconds is None else self.events / self.floor_seconds
 
     @property
     def ratio(self) -> float:
@@ -168,6 +174,7 @@ def main(
     accounts: int = 1000,
     numbers: int = 100_000,
     check: bool = False,
+    floor: bool = False,
     profile: Path | None = None,
     out: TextIO | None = None,
     progress: Progress | None = None,
@@ -192,6 +199,7 @@ def main(
         say(f"generated {len(pool.outbound):,} distinct valid numbers in "
             f"{len(pool.regions)} countries in {time.perf_counter() - started:.1f} s")
 
+        seeding = rng.getstate()
         started = time.perf_counter()
         customers = seed_store(database, rng, pool, accounts=accounts, events=events)
         say(f"seeded the price list and {len(customers):,} accounts in "
@@ -210,7 +218,8 @@ def main(
         gc.collect()
         gc.freeze()
         try:
-            errors, codes, seconds, cpu = _record(database, inputs, batch, say, profile)
+            writes: list[list[tuple]] = []
+            errors, codes, seconds, cpu = _record(database, inputs, batch, say, profile, writes)
             cpu = max(cpu, 1e-6)
             say(f"recorded {len(inputs):,} events in {seconds:.2f} s "
                 f"({len(inputs) / seconds:,.0f}/s; {len(inputs) / cpu:,.0f}/s of this process's "
@@ -227,10 +236,23 @@ def main(
             gc.unfreeze()
 
         problems = _check(database, say) if check else []
+    floor_seconds = None
+    if floor:
+        # The same store again (same seed: same accounts, lots and ids), and only the
+        # recorder's writes, batch by batch: no reads, no rating, no ledger logic.
+        with _fresh_store(store, database_url, say) as database:
+            migrate.upgrade(database)
+            rng.setstate(seeding)
+            seed_store(database, rng, pool, accounts=accounts, events=events)
+            floor_seconds = _floor(database, writes, say)
+            if check:
+                # The replayed store must be as sound as the recorded one: nothing written
+                # was missed.
+                problems += [f"floor store: {p}" for p in _check(database, say)]
     result = BenchResult(
         store=store, batch=batch, events=len(inputs), errors=errors, error_codes=codes,
         seconds=seconds, baseline_rows=len(rows), baseline_seconds=baseline_seconds,
-        distinct_numbers=used, problems=problems,
+        distinct_numbers=used, problems=problems, floor_seconds=floor_seconds,
     )
     print(result.line(), file=out, flush=True)
     return result
@@ -517,8 +539,10 @@ def sms_text(rng: random.Random) -> str:
 
 def _record(
     database: Database, inputs: list[UsageInput], batch: int, say: Progress,
-    profile: Path | None,
+    profile: Path | None, writes: list[list[tuple]],
 ) -> tuple[int, Counter[str], float, float]:
+    """Record the events, batch by batch; ``writes`` gets each batch's writes."""
+    recorder = _logging_recorder(writes)
     number_facts.cache_clear()  # every number is new to the process, as in production
     errors = 0
     codes: Counter[str] = Counter()
@@ -531,7 +555,8 @@ def _record(
     started, cpu_started = time.perf_counter(), time.process_time()
     for number, start in enumerate(range(0, len(inputs), batch), 1):
         with database.write() as session:
-            results = UsageRecorder(session, now=NOW).record(inputs[start:start + batch])
+            writes.append([])
+            results = recorder(session, now=NOW).record(inputs[start:start + batch])
         for result in results:
             if isinstance(result, TollgateError):
                 errors += 1
@@ -549,6 +574,42 @@ def _record(
         stats.sort_stats("tottime").print_stats(25)
         say(f"profile written to {profile} (python -m pstats {profile})")
     return errors, codes, seconds, cpu
+
+
+def _logging_recorder(writes: list[list[tuple]]) -> type[UsageRecorder]:
+    """A UsageRecorder whose writes (the rows, not copies) are also kept in ``writes[-1]``."""
+
+    class LoggingSQL(RawSQL):
+        def insert(self, table, columns, rows):
+            writes[-1].append(("insert", table, columns, rows))
+            super().insert(table, columns, rows)
+
+        def update(self, table, columns, keys, rows):
+            writes[-1].append(("update", table, columns, keys, rows))
+            super().update(table, columns, keys, rows)
+
+    class LoggingRecorder(UsageRecorder):
+        raw_sql = LoggingSQL
+
+    return LoggingRecorder
+
+
+def _floor(database: Database, writes: list[list[tuple]], say: Progress) -> float:
+    """Replay each batch's writes in one transaction; the seconds it took."""
+    count = sum(len(rows) for batch in writes for (_, table, *_, rows) in batch
+                if table == "usage_events")
+    say(f"floor: replaying the recorder's own writes for {count:,} events, one transaction "
+        f"per batch, with no reads, rating or ledger logic")
+    started = time.perf_counter()
+    for batch in writes:
+        with database.write() as session:
+            sql = RawSQL(session)
+            for operation, *arguments in batch:
+                getattr(sql, operation)(*arguments)
+    seconds = time.perf_counter() - started
+    say(f"floor: {count / seconds:,.0f} events/s ({seconds:.2f} s): the most the recorder "
+        f"could reach on this store and machine if everything but its writes cost nothing")
+    return seconds
 
 
 def _recorded_rows(database: Database, inputs: list[UsageInput]) -> list[tuple]:

@@ -161,6 +161,9 @@ class _AccountState:
 class UsageRecorder:
     """Records usage events for one transaction. Use once: ``record`` then done."""
 
+    # How it reaches the database (the benchmark substitutes one that also logs writes).
+    raw_sql: type[RawSQL] = RawSQL
+
     def __init__(self, session: Session, *, now: datetime, resolver: PriceListResolver | None = None):
         self.session = session
         self.now = now
@@ -181,7 +184,7 @@ class UsageRecorder:
     # --- the batch -------------------------------------------------------------------
 
     def record(self, events: Sequence[UsageInput]) -> list[dict | TollgateError]:
-        self._sql = RawSQL(self.session)
+        self._sql = self.raw_sql(self.session)
         self._now_stored = self._sql.instant(self.now)
         self._load({e.account_id for e in events})
         # After _load: catching up on expiry there may have written journal entries.
