@@ -271,3 +271,34 @@ class TestBatch:
         response = client.post("/v1/usage/batch", json={"events": []})
 
         assert response.status_code == 422, response.text
+
+
+class TestRecorderInsideATransaction:
+    """The recorder reads and writes through the driver, inside the session's
+    transaction: ORM work before it in the same transaction, and after it, must
+    agree with it."""
+
+    def test_it_pays_with_credit_granted_earlier_in_the_same_transaction(
+        self, client, database, clock, acme
+    ):
+        from tollgate import ledger
+        from tollgate.accounts.models import Account
+        from tollgate.money import parse_amount
+        from tollgate.usage.recorder import UsageRecorder
+        from tollgate.usage.service import UsageInput
+
+        now = clock.now()
+        with database.write() as session:
+            account = session.get(Account, acme)
+            ledger.grant(session, account, amount=parse_amount("1"), source="purchase", now=now)
+            (answer,) = UsageRecorder(session, now=now).record([
+                UsageInput(id="s1", account_id=acme, channel="sms", occurred_at=now,
+                           to="+33612345678", text="Your code is 1234"),
+            ])
+            # And the ORM, after it, sees what the recorder wrote.
+            assert ledger.balance_view(session, session.get(Account, acme)).total == 992_100
+
+        assert answer["cost"] == "0.0079"
+        assert answer["balance"] == {"total": "0.9921", "available": "0.9921"}
+        assert balance(client, acme)["total"] == "0.9921"
+        assert_ledger_sound(database, acme, now=now)

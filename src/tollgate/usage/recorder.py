@@ -4,9 +4,13 @@ A batch (one event for ``POST /v1/usage``, up to 1,000 for ``/usage/batch``) loc
 its accounts in id order, reads their buckets, open lots, already-recorded event
 ids and day passes in a handful of queries, works in memory with the ledger's own
 rules (:func:`tollgate.ledger.service.plan_draw`, ``spendable``, draw-down order),
-and writes every change back with one ``executemany`` per table. Each event is
+and writes every change back with one statement per table. Each event is
 checked completely before anything is changed for it, so a refused event leaves
 no trace and never disturbs the others.
+
+Reads and writes go straight to the driver (:mod:`tollgate.rawsql`), in the
+session's transaction; the session is flushed first and its objects expired
+after, so ORM code before or after in the same transaction sees the same data.
 """
 
 from __future__ import annotations
@@ -184,6 +188,8 @@ class UsageRecorder:
     # --- the batch -------------------------------------------------------------------
 
     def record(self, events: Sequence[UsageInput]) -> list[dict | TollgateError]:
+        # The driver-level reads below must see what the session changed before.
+        self.session.flush()
         self._sql = self.raw_sql(self.session)
         self._now_stored = self._sql.instant(self.now)
         self._load({e.account_id for e in events})
