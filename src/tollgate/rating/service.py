@@ -547,6 +547,7 @@ class PriceListResolver:
             # Every transaction reads the versions (a few rows, straight from the
             # driver) and builds the timeline only when they differ from those of the
             # last one it built: versions are only ever added.
+            self._session.flush()  # a version added in this transaction counts
             raw = RawSQL(self._session)
             rows = tuple(map(tuple, raw.select(_SELECT_VERSIONS, (price_list_id,))))
             timeline = _timelines.get(rows)
