@@ -125,7 +125,8 @@ def _fast_compact_json(value: object) -> str:
         try:
             return "".join(_ONE_SHOT(value, 0))
         except Exception:
-            pass  # raise exactly what the generic encoder raises
+            # Whatever went wrong, the generic encoder raises it as it always did.
+            return _compact_json(value)
     return _compact_json(value)
 
 
