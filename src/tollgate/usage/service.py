@@ -67,17 +67,8 @@ class UsageInput:
         content[3] = self.occurred_at.isoformat()
         return hashlib.sha256(_fast_compact_json(content).encode()).hexdigest()
 
-    def ratable(self) -> RatableEvent:
-        return RatableEvent(
-            channel=self.channel,
-            direction=self.direction or "outbound",
-            to=self.to,
-            duration_seconds=self.duration_seconds,
-            text=self.text,
-            segments=self.segments,
-            count=self.count,
-            category=self.category,
-        )
+    # Rating reads a UsageInput directly: it has every field of a RatableEvent (a
+    # direction of None means outbound).
 
 
 _FIELDS = tuple(f.name for f in fields(UsageInput))
