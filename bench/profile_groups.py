@@ -18,7 +18,10 @@ GROUPS = (
     ("rating: phone numbers (phonenumbers)", ("number_facts (",)),
     ("rating: SMS segments", ("count_segments (",)),
     ("rating: price list lookup, voice maths", ("rate_for_account (",)),
-    ("answers: fingerprint, JSON, amounts", ("fingerprint (", "JSONEncoder.encode (", "format_amount (")),
+    (
+        "answers: fingerprint, JSON, amounts",
+        ("fingerprint (", "JSONEncoder.encode (", "format_amount ("),
+    ),
     ("SQL writes (executemany per table)", ("UsageRecorder._write (",)),
     ("SQL reads: lock accounts, load credit", ("lock_accounts (", "UsageRecorder._load (")),
     ("SQL reads: known ids, day passes", ("_load_known (", "_load_day_passes (")),
@@ -34,8 +37,10 @@ def main(path: str, marker: str = TIMED) -> None:
             stack, _, count = line.rstrip("\n").rpartition(" ")
             if marker not in stack:
                 continue
-            group = next((name for name, marks in GROUPS if any(m in stack for m in marks)),
-                         "other (transaction open/close, loop)")
+            group = next(
+                (name for name, marks in GROUPS if any(m in stack for m in marks)),
+                "other (transaction open/close, loop)",
+            )
             totals[group] += int(count)
     everything = sum(totals.values()) or 1
     for group, samples in totals.most_common():

@@ -11,7 +11,9 @@ from tollgate.ledger import check_invariants
 from tollgate.ledger.invariants import journal_total
 
 
-def create_account(client: TestClient, account_id: str = "acme", unit: str = "EUR", **extra: Any) -> dict:
+def create_account(
+    client: TestClient, account_id: str = "acme", unit: str = "EUR", **extra: Any
+) -> dict:
     response = client.post(
         "/v1/accounts", json={"id": account_id, "name": account_id.title(), "unit": unit, **extra}
     )

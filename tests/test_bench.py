@@ -31,13 +31,27 @@ class TestUsageBenchmark:
         # it wrote everything the recorder did.
         assert result.problems == []
         assert result.floor_per_s is not None and result.floor_per_s > 0
-        assert "floor: replaying the recorder's own writes for 300 events" in capsys.readouterr().err
+        assert (
+            "floor: replaying the recorder's own writes for 300 events" in capsys.readouterr().err
+        )
 
     def test_the_command_prints_the_figures_as_its_last_line(self):
         outcome = CliRunner().invoke(
             app,
-            ["bench", "usage", "--store", "sqlite", "--events", "300", "--batch", "100",
-             "--accounts", "30", "--numbers", "1000"],
+            [
+                "bench",
+                "usage",
+                "--store",
+                "sqlite",
+                "--events",
+                "300",
+                "--batch",
+                "100",
+                "--accounts",
+                "30",
+                "--numbers",
+                "1000",
+            ],
         )
 
         assert outcome.exit_code == 0, outcome.output

@@ -26,7 +26,9 @@ app.add_typer(rates_app, name="rates")
 
 DatabaseOption = Annotated[
     str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL; default $TOLLGATE_DATABASE_URL or ./tollgate.db"),
+    typer.Option(
+        "--database-url", help="SQLAlchemy URL; default $TOLLGATE_DATABASE_URL or ./tollgate.db"
+    ),
 ]
 
 
@@ -142,7 +144,11 @@ def rates_import(
         _require_current_schema(database)
         with database.write() as session:
             stored, created = import_price_list(
-                session, price_list, content, now=SystemClock().now(), unit=unit,
+                session,
+                price_list,
+                content,
+                now=SystemClock().now(),
+                unit=unit,
                 effective_from=start,
             )
     except BadCsv as exc:
@@ -228,7 +234,8 @@ def serve(
     graceful_timeout: Annotated[
         int,
         typer.Option(
-            envvar="TOLLGATE_GRACEFUL_SHUTDOWN_SECONDS", min=1,
+            envvar="TOLLGATE_GRACEFUL_SHUTDOWN_SECONDS",
+            min=1,
             help="On SIGTERM, seconds left to requests in flight before they are cut off",
         ),
     ] = 30,
@@ -268,7 +275,9 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 @app.command()
 def demo(
-    database: Annotated[Path, typer.Option(help="SQLite file for the demo")] = Path("tollgate-demo.db"),
+    database: Annotated[Path, typer.Option(help="SQLite file for the demo")] = Path(
+        "tollgate-demo.db"
+    ),
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Seed only, do not serve")] = False,
@@ -298,8 +307,9 @@ def demo(
     serve(host=host, port=port, workers=1, database_url=url)
 
 
-bench_app = typer.Typer(help="Benchmarks against a baseline measured in the same run.",
-                        no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks against a baseline measured in the same run.", no_args_is_help=True
+)
 app.add_typer(bench_app, name="bench")
 
 
@@ -310,16 +320,22 @@ def bench_usage(
     batch: Annotated[int, typer.Option(help="Events per transaction (1 to 1000)")] = 1000,
     database_url: Annotated[
         str | None,
-        typer.Option("--database-url", help="PostgreSQL server (default $TOLLGATE_DATABASE_URL "
-                     "or $TOLLGATE_TEST_POSTGRES_URL); the benchmark drops and re-creates its "
-                     "own database tollgate_bench there"),
+        typer.Option(
+            "--database-url",
+            help="PostgreSQL server (default $TOLLGATE_DATABASE_URL "
+            "or $TOLLGATE_TEST_POSTGRES_URL); the benchmark drops and re-creates its "
+            "own database tollgate_bench there",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data")] = 1,
     accounts: Annotated[int, typer.Option(help="Accounts to seed")] = 1000,
     numbers: Annotated[int, typer.Option(help="Distinct phone numbers called")] = 100_000,
     floor: Annotated[
-        bool, typer.Option(help="Also replay the recorder's own writes alone, in a second "
-                           "fresh store: the most its writes allow")
+        bool,
+        typer.Option(
+            help="Also replay the recorder's own writes alone, in a second "
+            "fresh store: the most its writes allow"
+        ),
     ] = False,
     profile: Annotated[
         Path | None, typer.Option(help="Write a cProfile of the timed part to FILE")
@@ -330,8 +346,17 @@ def bench_usage(
     from tollgate.bench.usage import main as run_benchmark
 
     try:
-        run_benchmark(store, events, batch, database_url=database_url, seed=seed,
-                      accounts=accounts, numbers=numbers, floor=floor, profile=profile)
+        run_benchmark(
+            store,
+            events,
+            batch,
+            database_url=database_url,
+            seed=seed,
+            accounts=accounts,
+            numbers=numbers,
+            floor=floor,
+            profile=profile,
+        )
     except BenchError as exc:
         _say(str(exc))
         raise typer.Exit(2) from None

@@ -42,8 +42,13 @@ DEMO_PRICES: list[dict] = [
     {**_ANY, "channel": "whatsapp_template", "category": "marketing", "price": "0.0613"},
     {**_ANY, "channel": "whatsapp_template", "category": "utility", "price": "0.0202"},
     {**_ANY, "channel": "whatsapp_template", "category": "authentication", "price": "0.0202"},
-    {**_ANY, "channel": "whatsapp_template", "destination": "FR", "category": "marketing",
-     "price": "0.0859"},
+    {
+        **_ANY,
+        "channel": "whatsapp_template",
+        "destination": "FR",
+        "category": "marketing",
+        "price": "0.0859",
+    },
     {**_ANY, "channel": "day_pass", "price": "3.5"},
 ]
 
@@ -53,35 +58,95 @@ def seed(database: Database, now: datetime) -> bool:
     with database.write() as session:
         if session.get(Account, "acme") is not None:
             return False
-        put_price_list(session, "default", unit="EUR", rows=DEMO_PRICES, now=now,
-                       effective_from=now - timedelta(days=365))
-        put_price_list(session, "usd", unit="USD", rows=DEMO_PRICES, now=now,
-                       effective_from=now - timedelta(days=365))
-        acme = create_account(
-            session, account_id="acme", name="Acme Contact Centre", unit="EUR",
-            timezone="Europe/Paris", country="FR", now=now,
+        put_price_list(
+            session,
+            "default",
+            unit="EUR",
+            rows=DEMO_PRICES,
+            now=now,
+            effective_from=now - timedelta(days=365),
         )
-        ledger.grant(session, acme, amount=parse_amount("100"), source="purchase",
-                     expires_at=now + timedelta(days=730), now=now, memo="credit pack 100")
-        ledger.grant(session, acme, amount=parse_amount("20"), source="grant", priority=50,
-                     expires_at=now + timedelta(days=21), now=now, memo="welcome credit")
-        ledger.grant(session, acme, amount=parse_amount("18000"), unit="SECONDS",
-                     source="plan_allowance", applies_to=["voice"],
-                     expires_at=now + timedelta(days=30), now=now, memo="300 plan minutes")
+        put_price_list(
+            session,
+            "usd",
+            unit="USD",
+            rows=DEMO_PRICES,
+            now=now,
+            effective_from=now - timedelta(days=365),
+        )
+        acme = create_account(
+            session,
+            account_id="acme",
+            name="Acme Contact Centre",
+            unit="EUR",
+            timezone="Europe/Paris",
+            country="FR",
+            now=now,
+        )
+        ledger.grant(
+            session,
+            acme,
+            amount=parse_amount("100"),
+            source="purchase",
+            expires_at=now + timedelta(days=730),
+            now=now,
+            memo="credit pack 100",
+        )
+        ledger.grant(
+            session,
+            acme,
+            amount=parse_amount("20"),
+            source="grant",
+            priority=50,
+            expires_at=now + timedelta(days=21),
+            now=now,
+            memo="welcome credit",
+        )
+        ledger.grant(
+            session,
+            acme,
+            amount=parse_amount("18000"),
+            unit="SECONDS",
+            source="plan_allowance",
+            applies_to=["voice"],
+            expires_at=now + timedelta(days=30),
+            now=now,
+            memo="300 plan minutes",
+        )
         ledger.set_allocation(session, acme, "support", parse_amount("30"), now=now)
         ledger.set_allocation(session, acme, "marketing", parse_amount("15"), now=now)
-        held = ledger.reserve(session, acme, amount=parse_amount("2.5"), list_id="marketing",
-                              expires_at=now + timedelta(hours=6), now=now)
-        spent = ledger.reserve(session, acme, amount=parse_amount("1.2"), list_id="support", now=now)
+        held = ledger.reserve(
+            session,
+            acme,
+            amount=parse_amount("2.5"),
+            list_id="marketing",
+            expires_at=now + timedelta(hours=6),
+            now=now,
+        )
+        spent = ledger.reserve(
+            session, acme, amount=parse_amount("1.2"), list_id="support", now=now
+        )
         ledger.capture(session, acme, spent, parse_amount("0.874"), now=now)
         del held  # stays reserved: a scheduled campaign
 
         globex = create_account(
-            session, account_id="globex", name="Globex SMS", unit="USD",
-            timezone="America/New_York", country="US", price_list_id="usd", now=now,
+            session,
+            account_id="globex",
+            name="Globex SMS",
+            unit="USD",
+            timezone="America/New_York",
+            country="US",
+            price_list_id="usd",
+            now=now,
         )
-        ledger.grant(session, globex, amount=parse_amount("50"), source="purchase",
-                     expires_at=now + timedelta(days=730), now=now)
+        ledger.grant(
+            session,
+            globex,
+            amount=parse_amount("50"),
+            source="purchase",
+            expires_at=now + timedelta(days=730),
+            now=now,
+        )
     with database.write() as session:
         UsageRecorder(session, now=now).record(_demo_usage(now))
     return True
@@ -90,31 +155,71 @@ def seed(database: Database, now: datetime) -> bool:
 def _demo_usage(now: datetime) -> list[UsageInput]:
     """A morning of traffic: calls, texts, e-mails and agents logging in."""
     events: list[UsageInput] = []
-    calls = [("+33612345678", 185, "outbound", "support"), ("+441632960961", 42, "outbound", None),
-             ("+33180000000", 610, "inbound", "support"), ("+4915123456789", 95, "outbound", None),
-             ("+33800123456", 300, "inbound", "support")]
+    calls = [
+        ("+33612345678", 185, "outbound", "support"),
+        ("+441632960961", 42, "outbound", None),
+        ("+33180000000", 610, "inbound", "support"),
+        ("+4915123456789", 95, "outbound", None),
+        ("+33800123456", 300, "inbound", "support"),
+    ]
     for index, (to, seconds, direction, list_id) in enumerate(calls):
-        events.append(UsageInput(
-            id=f"demo-call-{index}", account_id="acme", channel="voice", direction=direction,
-            to=to, duration_seconds=seconds, list_id=list_id, user_id=f"agent-{index % 2}",
-            occurred_at=now - timedelta(hours=5 - index),
-        ))
-    texts = ["Your appointment is confirmed for 10:00.", "Votre colis arrive demain entre 9h et 12h 📦",
-             "Reminder: your invoice is due next week."]
+        events.append(
+            UsageInput(
+                id=f"demo-call-{index}",
+                account_id="acme",
+                channel="voice",
+                direction=direction,
+                to=to,
+                duration_seconds=seconds,
+                list_id=list_id,
+                user_id=f"agent-{index % 2}",
+                occurred_at=now - timedelta(hours=5 - index),
+            )
+        )
+    texts = [
+        "Your appointment is confirmed for 10:00.",
+        "Votre colis arrive demain entre 9h et 12h 📦",
+        "Reminder: your invoice is due next week.",
+    ]
     for index, text in enumerate(texts * 3):
-        events.append(UsageInput(
-            id=f"demo-sms-{index}", account_id="acme", channel="sms", to="+33612345678",
-            text=text, list_id="marketing" if index % 2 else None,
-            occurred_at=now - timedelta(minutes=90 - index),
-        ))
-        events.append(UsageInput(
-            id=f"demo-us-sms-{index}", account_id="globex", channel="sms", to="+12025550123",
-            text=text, occurred_at=now - timedelta(minutes=80 - index),
-        ))
-    events.append(UsageInput(id="demo-mail-1", account_id="acme", channel="email", count=1200,
-                             occurred_at=now - timedelta(hours=2)))
+        events.append(
+            UsageInput(
+                id=f"demo-sms-{index}",
+                account_id="acme",
+                channel="sms",
+                to="+33612345678",
+                text=text,
+                list_id="marketing" if index % 2 else None,
+                occurred_at=now - timedelta(minutes=90 - index),
+            )
+        )
+        events.append(
+            UsageInput(
+                id=f"demo-us-sms-{index}",
+                account_id="globex",
+                channel="sms",
+                to="+12025550123",
+                text=text,
+                occurred_at=now - timedelta(minutes=80 - index),
+            )
+        )
+    events.append(
+        UsageInput(
+            id="demo-mail-1",
+            account_id="acme",
+            channel="email",
+            count=1200,
+            occurred_at=now - timedelta(hours=2),
+        )
+    )
     for agent in ("agent-0", "agent-1"):
-        events.append(UsageInput(id=f"demo-login-{agent}", account_id="acme",
-                                 channel="agent_login", user_id=agent,
-                                 occurred_at=now - timedelta(hours=6)))
+        events.append(
+            UsageInput(
+                id=f"demo-login-{agent}",
+                account_id="acme",
+                channel="agent_login",
+                user_id=agent,
+                occurred_at=now - timedelta(hours=6),
+            )
+        )
     return events

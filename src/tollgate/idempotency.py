@@ -109,7 +109,13 @@ def answer_once(
         return replay[1], True
     body = create()
     remember(
-        session, account_id=account_id, scope=scope, key=key, request_hash=request_hash,
-        status_code=status_code, body=body, now=now,
+        session,
+        account_id=account_id,
+        scope=scope,
+        key=key,
+        request_hash=request_hash,
+        status_code=status_code,
+        body=body,
+        now=now,
     )
     return body, False

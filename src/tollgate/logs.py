@@ -31,7 +31,11 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("tollgate_request_id", default=N
 # Attributes every LogRecord has; anything else on a record came from ``extra=``
 # (uvicorn adds ``color_message``, the message again with terminal colours).
 _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
-    "message", "asctime", "request_id", "taskName", "color_message"
+    "message",
+    "asctime",
+    "request_id",
+    "taskName",
+    "color_message",
 }
 
 

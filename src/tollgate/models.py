@@ -18,13 +18,12 @@ from tollgate.usage.models import Authorization, AuthorizationSlice, DayPass, Us
 metadata = Base.metadata
 
 __all__ = [
+    "Account",
     "ApiKey",
     "Authorization",
     "AuthorizationSlice",
-    "DayPass",
-    "UsageEvent",
-    "Account",
     "Bucket",
+    "DayPass",
     "IdempotencyRecord",
     "JournalEntry",
     "Lot",
@@ -33,5 +32,6 @@ __all__ = [
     "PriceListVersion",
     "Reservation",
     "ReservationHold",
+    "UsageEvent",
     "metadata",
 ]

@@ -32,13 +32,11 @@ def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = Fal
     """
     if isinstance(value, bool) or not isinstance(value, str):
         kind = "a number" if isinstance(value, (int, float)) else type(value).__name__
-        raise AmountError(
-            f"{field} must be a decimal string such as \"3.5\", not {kind}"
-        )
+        raise AmountError(f'{field} must be a decimal string such as "3.5", not {kind}')
     text = value.strip()
     match = _DECIMAL.match(text)
     if not match:
-        raise AmountError(f"{field} must be a decimal string such as \"3.5\", got {value!r}")
+        raise AmountError(f'{field} must be a decimal string such as "3.5", got {value!r}')
     sign, whole, fraction = match.groups()
     fraction = fraction or ""
     if len(fraction) > 6:

@@ -87,7 +87,7 @@ class RawSQL:
             return self.cursor.fetchall()
         rows: list[tuple] = []
         for start in range(0, len(keys), CHUNK):
-            chunk = keys[start:start + CHUNK]
+            chunk = keys[start : start + CHUNK]
             if width == 1:
                 placeholders = ", ".join("?" * len(chunk))
                 parameters: Sequence = chunk
@@ -102,8 +102,9 @@ class RawSQL:
         if rows:
             self.cursor.executemany(self.sql(statement), rows)
 
-    def update(self, table: str, columns: Sequence[tuple[str, str]], keys: int,
-               rows: Sequence[Sequence]) -> None:
+    def update(
+        self, table: str, columns: Sequence[tuple[str, str]], keys: int, rows: Sequence[Sequence]
+    ) -> None:
         """Set columns of rows found by key: each row holds the new values, then the key.
 
         ``columns`` names every value of a row with its PostgreSQL type, the key's
@@ -140,7 +141,6 @@ class RawSQL:
         with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-
 
 
 @lru_cache(maxsize=65_536)

@@ -36,8 +36,12 @@ PUBLIC = "public"  # the rule of the probes, which take no key
 
 def sms(event_id: str) -> dict:
     return {
-        "id": event_id, "account_id": "acme", "channel": "sms", "occurred_at": NOW,
-        "to": FR_MOBILE, "text": "Your code is 1234",
+        "id": event_id,
+        "account_id": "acme",
+        "channel": "sms",
+        "occurred_at": NOW,
+        "to": FR_MOBILE,
+        "text": "Your code is 1234",
     }
 
 
@@ -70,55 +74,176 @@ class Endpoint:
 ENDPOINTS = [
     Endpoint("GET", "/healthz", PUBLIC, 200, "/healthz", names_account=False),
     Endpoint("GET", "/readyz", PUBLIC, 200, "/readyz", names_account=False),
-    Endpoint("POST", "/v1/accounts", OPERATOR, 201, "/v1/accounts",
-             {"id": "initech", "name": "Initech", "unit": "EUR"}, names_account=False),
+    Endpoint(
+        "POST",
+        "/v1/accounts",
+        OPERATOR,
+        201,
+        "/v1/accounts",
+        {"id": "initech", "name": "Initech", "unit": "EUR"},
+        names_account=False,
+    ),
     Endpoint("GET", "/v1/accounts/{account_id}", VIEW, 200, "/v1/accounts/acme"),
-    Endpoint("PATCH", "/v1/accounts/{account_id}", OPERATOR, 200, "/v1/accounts/acme",
-             {"name": "Acme SAS"}),
-    Endpoint("POST", "/v1/accounts/{account_id}/credits", OPERATOR, 201,
-             "/v1/accounts/acme/credits", {"amount": "5"}),
+    Endpoint(
+        "PATCH",
+        "/v1/accounts/{account_id}",
+        OPERATOR,
+        200,
+        "/v1/accounts/acme",
+        {"name": "Acme SAS"},
+    ),
+    Endpoint(
+        "POST",
+        "/v1/accounts/{account_id}/credits",
+        OPERATOR,
+        201,
+        "/v1/accounts/acme/credits",
+        {"amount": "5"},
+    ),
     Endpoint("GET", "/v1/accounts/{account_id}/balance", VIEW, 200, "/v1/accounts/acme/balance"),
     Endpoint("GET", "/v1/accounts/{account_id}/journal", VIEW, 200, "/v1/accounts/acme/journal"),
-    Endpoint("PUT", "/v1/accounts/{account_id}/lists/{list_id}/allocation", ADMIN, 200,
-             "/v1/accounts/acme/lists/support/allocation", {"amount": "7"}),
-    Endpoint("DELETE", "/v1/accounts/{account_id}/lists/{list_id}/allocation", ADMIN, 204,
-             "/v1/accounts/acme/lists/support/allocation",
-             rearm=lambda client: allocate(client, "acme", "support", "6")),
-    Endpoint("POST", "/v1/accounts/{account_id}/reservations", OPERATOR, 201,
-             "/v1/accounts/acme/reservations", {"amount": "1"}),
-    Endpoint("GET", "/v1/reservations/{reservation_id}", VIEW, 200, "/v1/reservations/{reservation}"),
-    Endpoint("POST", "/v1/reservations/{reservation_id}/capture", OPERATOR, 200,
-             "/v1/reservations/{reservation}/capture", {"amount": "0.5"}),
-    Endpoint("POST", "/v1/reservations/{reservation_id}/release", OPERATOR, 200,
-             "/v1/reservations/{reservation}/release"),
-    Endpoint("PUT", "/v1/price-lists/{price_list_id}", OPERATOR, 201, "/v1/price-lists/wholesale",
-             {"unit": "EUR", "rows": [{"channel": "sms", "price": "0.01"}]}, names_account=False),
+    Endpoint(
+        "PUT",
+        "/v1/accounts/{account_id}/lists/{list_id}/allocation",
+        ADMIN,
+        200,
+        "/v1/accounts/acme/lists/support/allocation",
+        {"amount": "7"},
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/accounts/{account_id}/lists/{list_id}/allocation",
+        ADMIN,
+        204,
+        "/v1/accounts/acme/lists/support/allocation",
+        rearm=lambda client: allocate(client, "acme", "support", "6"),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/accounts/{account_id}/reservations",
+        OPERATOR,
+        201,
+        "/v1/accounts/acme/reservations",
+        {"amount": "1"},
+    ),
+    Endpoint(
+        "GET", "/v1/reservations/{reservation_id}", VIEW, 200, "/v1/reservations/{reservation}"
+    ),
+    Endpoint(
+        "POST",
+        "/v1/reservations/{reservation_id}/capture",
+        OPERATOR,
+        200,
+        "/v1/reservations/{reservation}/capture",
+        {"amount": "0.5"},
+    ),
+    Endpoint(
+        "POST",
+        "/v1/reservations/{reservation_id}/release",
+        OPERATOR,
+        200,
+        "/v1/reservations/{reservation}/release",
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/price-lists/{price_list_id}",
+        OPERATOR,
+        201,
+        "/v1/price-lists/wholesale",
+        {"unit": "EUR", "rows": [{"channel": "sms", "price": "0.01"}]},
+        names_account=False,
+    ),
     Endpoint("GET", "/v1/price-lists", OPERATOR, 200, "/v1/price-lists", names_account=False),
-    Endpoint("GET", "/v1/price-lists/{price_list_id}", OPERATOR, 200, "/v1/price-lists/default",
-             names_account=False),
-    Endpoint("GET", "/v1/price-lists/{price_list_id}/versions", OPERATOR, 200,
-             "/v1/price-lists/default/versions", names_account=False),
-    Endpoint("GET", "/v1/price-lists/{price_list_id}/versions/{version}", OPERATOR, 200,
-             "/v1/price-lists/default/versions/1", names_account=False),
+    Endpoint(
+        "GET",
+        "/v1/price-lists/{price_list_id}",
+        OPERATOR,
+        200,
+        "/v1/price-lists/default",
+        names_account=False,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/price-lists/{price_list_id}/versions",
+        OPERATOR,
+        200,
+        "/v1/price-lists/default/versions",
+        names_account=False,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/price-lists/{price_list_id}/versions/{version}",
+        OPERATOR,
+        200,
+        "/v1/price-lists/default/versions/1",
+        names_account=False,
+    ),
     # Usage names an account in its body, but only the operator may report usage at all.
     Endpoint("POST", "/v1/usage", OPERATOR, 200, "/v1/usage", sms("ev-1"), names_account=False),
-    Endpoint("POST", "/v1/usage/batch", OPERATOR, 200, "/v1/usage/batch",
-             {"events": [sms("ev-2")]}, names_account=False),
-    Endpoint("POST", "/v1/quotes", VIEW, 200, "/v1/quotes",
-             {"account_id": "acme", "events": [{"channel": "sms", "to": FR_MOBILE, "text": "Hi"}]}),
-    Endpoint("POST", "/v1/authorizations", OPERATOR, 201, "/v1/authorizations",
-             {"account_id": "acme", "to": FR_MOBILE}, names_account=False),
-    Endpoint("POST", "/v1/authorizations/{authorization_id}/extend", OPERATOR, 200,
-             "/v1/authorizations/{authorization}/extend"),
-    Endpoint("POST", "/v1/authorizations/{authorization_id}/capture", OPERATOR, 200,
-             "/v1/authorizations/{authorization}/capture", {"duration_seconds": 30}),
-    Endpoint("POST", "/v1/authorizations/{authorization_id}/release", OPERATOR, 200,
-             "/v1/authorizations/{authorization}/release"),
-    Endpoint("POST", "/v1/accounts/{account_id}/api-keys", USERS, 201,
-             "/v1/accounts/acme/api-keys", {"name": "ci", "rights": [USERS]}),
+    Endpoint(
+        "POST",
+        "/v1/usage/batch",
+        OPERATOR,
+        200,
+        "/v1/usage/batch",
+        {"events": [sms("ev-2")]},
+        names_account=False,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/quotes",
+        VIEW,
+        200,
+        "/v1/quotes",
+        {"account_id": "acme", "events": [{"channel": "sms", "to": FR_MOBILE, "text": "Hi"}]},
+    ),
+    Endpoint(
+        "POST",
+        "/v1/authorizations",
+        OPERATOR,
+        201,
+        "/v1/authorizations",
+        {"account_id": "acme", "to": FR_MOBILE},
+        names_account=False,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/authorizations/{authorization_id}/extend",
+        OPERATOR,
+        200,
+        "/v1/authorizations/{authorization}/extend",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/authorizations/{authorization_id}/capture",
+        OPERATOR,
+        200,
+        "/v1/authorizations/{authorization}/capture",
+        {"duration_seconds": 30},
+    ),
+    Endpoint(
+        "POST",
+        "/v1/authorizations/{authorization_id}/release",
+        OPERATOR,
+        200,
+        "/v1/authorizations/{authorization}/release",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/accounts/{account_id}/api-keys",
+        USERS,
+        201,
+        "/v1/accounts/acme/api-keys",
+        {"name": "ci", "rights": [USERS]},
+    ),
     Endpoint("GET", "/v1/accounts/{account_id}/api-keys", USERS, 200, "/v1/accounts/acme/api-keys"),
-    Endpoint("DELETE", "/v1/accounts/{account_id}/api-keys/{key_id}", USERS, 204,
-             "/v1/accounts/acme/api-keys/{key}"),
+    Endpoint(
+        "DELETE",
+        "/v1/accounts/{account_id}/api-keys/{key_id}",
+        USERS,
+        204,
+        "/v1/accounts/acme/api-keys/{key}",
+    ),
 ]
 
 
@@ -231,14 +356,21 @@ def allowed_callers(client, scene, rule: str) -> dict[str, dict]:
 def test_access(client, anonymous, database, scene, endpoint):
     """Refused callers change nothing; then each allowed caller is let through."""
     url = endpoint.url.format(**scene)
-    refusals = [] if endpoint.rule == PUBLIC else [
-        ("no key", {}, 401, "unauthorized"),
-        ("wrong key", bearer("tg_" + "x" * 43), 401, "unauthorized"),
-        ("revoked key", bearer(scene["revoked"]), 401, "unauthorized"),
-        ("other account's admin key", bearer(scene["globex_admin"]),
-         *((404, endpoint.not_found) if endpoint.names_account else (403, "forbidden"))),
-        ("key lacking the right", bearer(key_lacking(client, endpoint.rule)), 403, "forbidden"),
-    ]
+    refusals = (
+        []
+        if endpoint.rule == PUBLIC
+        else [
+            ("no key", {}, 401, "unauthorized"),
+            ("wrong key", bearer("tg_" + "x" * 43), 401, "unauthorized"),
+            ("revoked key", bearer(scene["revoked"]), 401, "unauthorized"),
+            (
+                "other account's admin key",
+                bearer(scene["globex_admin"]),
+                *((404, endpoint.not_found) if endpoint.names_account else (403, "forbidden")),
+            ),
+            ("key lacking the right", bearer(key_lacking(client, endpoint.rule)), 403, "forbidden"),
+        ]
+    )
     before = snapshot(database)
     for name, headers, status, code in refusals:
         response = anonymous.request(endpoint.method, url, json=endpoint.body, headers=headers)
@@ -265,10 +397,15 @@ class TestCreateApiKey:
         assert (answer["name"], answer["rights"]) == ("dashboard", [VIEW, "credit.buy"])
 
         listed = client.get("/v1/accounts/acme/api-keys").json()["data"]
-        assert listed == [{
-            "id": answer["id"], "name": "dashboard", "rights": [VIEW, "credit.buy"],
-            "created_at": NOW, "revoked_at": None,
-        }]
+        assert listed == [
+            {
+                "id": answer["id"],
+                "name": "dashboard",
+                "rights": [VIEW, "credit.buy"],
+                "created_at": NOW,
+                "revoked_at": None,
+            }
+        ]
         with database.read() as session:
             (row,) = session.execute(select(ApiKey.__table__)).all()
         assert row.hash == hashlib.sha256(answer["key"].encode()).hexdigest()
@@ -285,8 +422,9 @@ class TestCreateApiKey:
         answer = new_key(client, "acme", USERS, VIEW, USERS)
         assert answer["rights"] == [VIEW, USERS]
 
-    @pytest.mark.parametrize("rights", [[], ["root"], ["consumption.VIEW"], "admin", [None]],
-                             ids=str)
+    @pytest.mark.parametrize(
+        "rights", [[], ["root"], ["consumption.VIEW"], "admin", [None]], ids=str
+    )
     def test_unknown_or_no_rights_are_422(self, client, rights):
         create_account(client, "acme")
         response = client.post("/v1/accounts/acme/api-keys", json={"name": "k", "rights": rights})
@@ -306,7 +444,9 @@ class TestRevokeApiKey:
         assert client.delete(f"/v1/accounts/acme/api-keys/{key['id']}").status_code == 204
         assert_error(anonymous.get("/v1/accounts/acme", headers=bearer(key)), 401, "unauthorized")
         assert anonymous.get("/v1/accounts/acme", headers=bearer(other)).status_code == 200
-        listed = {entry["id"]: entry for entry in client.get("/v1/accounts/acme/api-keys").json()["data"]}
+        listed = {
+            entry["id"]: entry for entry in client.get("/v1/accounts/acme/api-keys").json()["data"]
+        }
         assert listed[key["id"]]["revoked_at"] == "2026-01-01T01:00:00Z"
         assert listed[other["id"]]["revoked_at"] is None
 
@@ -347,13 +487,15 @@ class TestNoEscalation:
         ],
         ids=str,
     )
-    def test_users_manage_cannot_grant_rights_it_lacks(self, client, anonymous, database,
-                                                       holder, wanted):
+    def test_users_manage_cannot_grant_rights_it_lacks(
+        self, client, anonymous, database, holder, wanted
+    ):
         create_account(client, "acme")
         manager = new_key(client, "acme", *holder)
         before = snapshot(database)
         response = anonymous.post(
-            "/v1/accounts/acme/api-keys", json={"name": "more", "rights": wanted},
+            "/v1/accounts/acme/api-keys",
+            json={"name": "more", "rights": wanted},
             headers=bearer(manager),
         )
         assert_error(response, 403, "forbidden")
@@ -363,7 +505,8 @@ class TestNoEscalation:
         create_account(client, "acme")
         manager = new_key(client, "acme", USERS, VIEW)
         response = anonymous.post(
-            "/v1/accounts/acme/api-keys", json={"name": "viewer", "rights": [VIEW]},
+            "/v1/accounts/acme/api-keys",
+            json={"name": "viewer", "rights": [VIEW]},
             headers=bearer(manager),
         )
         assert response.status_code == 201, response.text
@@ -374,7 +517,8 @@ class TestNoEscalation:
         create_account(client, "acme")
         admin = new_key(client, "acme", ADMIN)
         response = anonymous.post(
-            "/v1/accounts/acme/api-keys", json={"name": "second admin", "rights": [ADMIN]},
+            "/v1/accounts/acme/api-keys",
+            json={"name": "second admin", "rights": [ADMIN]},
             headers=bearer(admin),
         )
         assert response.status_code == 201, response.text
@@ -418,7 +562,8 @@ class TestTenantIsolation:
     ):
         other_id = "globex" if "{globex}" in url else globex["reservation"]
         seen_by_acme = anonymous.request(
-            method, url.format(globex=other_id, reservation=other_id),
+            method,
+            url.format(globex=other_id, reservation=other_id),
             headers=bearer(globex["acme_admin"]),
         )
         missing_for_operator = client.request(
@@ -435,7 +580,9 @@ class TestTenantIsolation:
         }
         assert client.get(f"/v1/reservations/{globex['reservation']}").json()["status"] == "held"
 
-    def test_a_missing_reservation_looks_the_same_to_an_account_key(self, client, anonymous, globex):
+    def test_a_missing_reservation_looks_the_same_to_an_account_key(
+        self, client, anonymous, globex
+    ):
         headers = bearer(globex["acme_admin"])
         other = anonymous.get(f"/v1/reservations/{globex['reservation']}", headers=headers)
         missing = anonymous.get("/v1/reservations/res_missing", headers=headers)
@@ -454,8 +601,9 @@ class TestTenantIsolation:
         self, client, anonymous, globex
     ):
         headers = bearer(globex["acme_admin"])
-        assert_error(anonymous.get("/v1/accounts/globex/api-keys", headers=headers), 404,
-                     "account_not_found")
+        assert_error(
+            anonymous.get("/v1/accounts/globex/api-keys", headers=headers), 404, "account_not_found"
+        )
         response = anonymous.post(
             "/v1/accounts/globex/api-keys", json={"name": "x", "rights": [ADMIN]}, headers=headers
         )

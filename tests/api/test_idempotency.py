@@ -189,7 +189,9 @@ class TestReservationCreateIsRetrySafe:
         headers = {"Idempotency-Key": "campaign-42"}
         client.post("/v1/accounts/acme/reservations", json={"amount": "4"}, headers=headers)
 
-        answer = client.post("/v1/accounts/acme/reservations", json={"amount": "5"}, headers=headers)
+        answer = client.post(
+            "/v1/accounts/acme/reservations", json={"amount": "5"}, headers=headers
+        )
 
         assert answer.status_code == 409
         assert answer.json()["error"]["code"] == "idempotency_conflict"

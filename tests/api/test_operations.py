@@ -154,7 +154,8 @@ class TestLogs:
         response = client.get("/v1/accounts/acme/balance", headers={"X-Request-Id": "req-1"})
         assert response.status_code == 200
         (access,) = [
-            line for line in log_lines()
+            line
+            for line in log_lines()
             if line["logger"] == "tollgate.access" and line["request_id"] == "req-1"
         ]
         assert access["method"] == "GET"
@@ -198,7 +199,8 @@ class TestLogs:
         idempotency_key = "idem-7f3a9c2e-5b1d-4e8f-a6c0-secret"
         grant(client, "acme", "10")
         granted = client.post(
-            "/v1/accounts/acme/credits", json={"amount": "5"},
+            "/v1/accounts/acme/credits",
+            json={"amount": "5"},
             headers={"Idempotency-Key": idempotency_key},
         )
         assert granted.status_code == 201
@@ -232,13 +234,17 @@ def chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
 class TestLimits:
     def test_a_body_over_the_limit_is_413(self, client):
         create_account(client, "acme")
-        response = client.post("/v1/usage/batch", content=b" " * (2 * MiB + 1),
-                               headers={"Content-Type": "application/json"})
+        response = client.post(
+            "/v1/usage/batch",
+            content=b" " * (2 * MiB + 1),
+            headers={"Content-Type": "application/json"},
+        )
         assert_error(response, 413, "payload_too_large", "2097152 bytes")
 
     def test_a_chunked_body_over_the_limit_is_413(self, client):
-        response = client.post("/v1/usage/batch", content=chunks(3 * MiB),
-                               headers={"Content-Type": "application/json"})
+        response = client.post(
+            "/v1/usage/batch", content=chunks(3 * MiB), headers={"Content-Type": "application/json"}
+        )
         assert "content-length" not in response.request.headers
         assert_error(response, 413, "payload_too_large", "smaller parts")
 
@@ -252,13 +258,15 @@ class TestLimits:
             assert_error(client.post("/v1/accounts", content=over), 413, "payload_too_large")
             assert_error(
                 client.post("/v1/accounts", content=chunks(1001, size=100)),
-                413, "payload_too_large",
+                413,
+                "payload_too_large",
             )
             assert client.get("/v1/accounts/acme").status_code == 200
 
     def test_a_price_list_may_be_larger(self, database):
-        rows = [{"channel": "sms", "destination": f"+{33600 + n}", "price": "0.01"}
-                for n in range(40)]
+        rows = [
+            {"channel": "sms", "destination": f"+{33600 + n}", "price": "0.01"} for n in range(40)
+        ]
         with app_on(database, max_body_bytes=1000, max_price_list_body_bytes=100_000) as client:
             response = client.put("/v1/price-lists/big", json={"unit": "EUR", "rows": rows})
             assert len(response.request.content) > 1000
@@ -266,8 +274,14 @@ class TestLimits:
 
     def test_a_refused_body_changes_nothing(self, client):
         create_account(client, "acme")
-        event = {"id": "e-0", "account_id": "acme", "channel": "email", "count": 1,
-                 "occurred_at": "2026-01-01T00:00:00Z", "text": "x" * 10_000}
+        event = {
+            "id": "e-0",
+            "account_id": "acme",
+            "channel": "email",
+            "count": 1,
+            "occurred_at": "2026-01-01T00:00:00Z",
+            "text": "x" * 10_000,
+        }
         events = [{**event, "id": f"e-{n}"} for n in range(300)]  # ~3 MB
         response = client.post("/v1/usage/batch", json={"events": events})
         assert_error(response, 413, "payload_too_large")
@@ -291,8 +305,16 @@ class TestLimits:
             ("/v1/accounts/acme/credits", {"amount": "1", "memo": "m" * 501}, "memo"),
             ("/v1/accounts/acme/credits", {"amount": "1", "source": "s" * 41}, "source"),
             ("/v1/accounts/acme/reservations", {"amount": "1", "list_id": "l" * 129}, "list_id"),
-            ("/v1/usage", {"id": "e" * 129, "account_id": "acme", "channel": "sms",
-                           "occurred_at": "2026-01-01T00:00:00Z"}, "id"),
+            (
+                "/v1/usage",
+                {
+                    "id": "e" * 129,
+                    "account_id": "acme",
+                    "channel": "sms",
+                    "occurred_at": "2026-01-01T00:00:00Z",
+                },
+                "id",
+            ),
             ("/v1/authorizations", {"account_id": "acme", "to": "+" + "3" * 40}, "to"),
         ],
         ids=["account-id", "account-name", "memo", "source", "list-id", "event-id", "to"],
@@ -333,8 +355,12 @@ LONG_PATHS = [
     ("GET", f"/v1/price-lists/{LONG}", None, 422),
     ("GET", f"/v1/price-lists/{LONG}/versions", None, 422),
     ("GET", f"/v1/price-lists/{LONG}/versions/1", None, 422),
-    ("PUT", f"/v1/price-lists/{LONG}", {"unit": "EUR", "rows": [{"channel": "sms", "price": "1"}]},
-     422),
+    (
+        "PUT",
+        f"/v1/price-lists/{LONG}",
+        {"unit": "EUR", "rows": [{"channel": "sms", "price": "1"}]},
+        422,
+    ),
 ]
 
 
@@ -366,7 +392,9 @@ def free_port() -> int:
 
 def call(base: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
     request = urllib.request.Request(
-        base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+        base + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
         headers={"Authorization": f"Bearer {OPERATOR_KEY}", "Content-Type": "application/json"},
     )
     try:
@@ -390,27 +418,35 @@ class TestGracefulShutdown:
             "TOLLGATE_GRACEFUL_SHUTDOWN_SECONDS": "20",
         }
         command = [sys.executable, "-m", "tollgate.cli"]
-        subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True,
-                       timeout=60)
+        subprocess.run(
+            [*command, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60
+        )
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         log_path = tmp_path / "serve.log"
         with log_path.open("w") as log:
             server = subprocess.Popen(
                 [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env, stdout=log, stderr=log,
+                env=env,
+                stdout=log,
+                stderr=log,
             )
             try:
                 self._wait_until_up(base, server)
-                assert call(base, "POST", "/v1/accounts",
-                            {"id": "acme", "name": "Acme", "unit": "EUR"})[0] == 201
+                assert (
+                    call(
+                        base, "POST", "/v1/accounts", {"id": "acme", "name": "Acme", "unit": "EUR"}
+                    )[0]
+                    == 201
+                )
                 # Hold SQLite's write lock: each grant then waits inside the server.
                 writer = sqlite3.connect(path, isolation_level=None)
                 writer.execute("BEGIN IMMEDIATE")
                 with ThreadPoolExecutor(self.IN_FLIGHT) as pool:
                     grants = [
-                        pool.submit(call, base, "POST", "/v1/accounts/acme/credits",
-                                    {"amount": "1"})
+                        pool.submit(
+                            call, base, "POST", "/v1/accounts/acme/credits", {"amount": "1"}
+                        )
                         for _ in range(self.IN_FLIGHT)
                     ]
                     time.sleep(1.5)  # ample for the server to have read every request

@@ -15,14 +15,16 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from tests.conftest import OPERATOR_KEY
+from tests.helpers import allocate, assert_ledger_sound, balance, create_account, grant
 from tollgate import ledger
 from tollgate.accounts import service as accounts
 from tollgate.clock import FixedClock
@@ -32,8 +34,6 @@ from tollgate.ledger.invariants import check_invariants
 from tollgate.ledger.models import POOL, Bucket, JournalEntry, Lot, Posting, Reservation
 from tollgate.ledger.service import ChargeResult, get_reservation, spending_bucket
 from tollgate.money import MICROS_PER_UNIT, format_amount, parse_amount
-from tests.conftest import OPERATOR_KEY
-from tests.helpers import allocate, assert_ledger_sound, balance, create_account, grant
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +99,9 @@ def on_reservation(database: Database, clock: FixedClock, reservation_id: str, a
 
 def capture(database, clock, reservation_id: str, amount: int) -> ChargeResult:
     return on_reservation(
-        database, clock, reservation_id,
+        database,
+        clock,
+        reservation_id,
         lambda session, account, reservation: ledger.capture(
             session, account, reservation, amount, now=clock.now()
         ),
@@ -108,7 +110,9 @@ def capture(database, clock, reservation_id: str, amount: int) -> ChargeResult:
 
 def release(database, clock, reservation_id: str) -> None:
     on_reservation(
-        database, clock, reservation_id,
+        database,
+        clock,
+        reservation_id,
         lambda session, account, reservation: ledger.release(
             session, account, reservation, now=clock.now()
         ),
@@ -149,9 +153,9 @@ def journal_captures(database: Database, account_id: str = ACCOUNT) -> tuple[int
     """How many capture entries the journal holds, and the revenue they booked."""
     with database.read() as session:
         count = session.scalar(
-            select(func.count()).select_from(JournalEntry).where(
-                JournalEntry.account_id == account_id, JournalEntry.kind == "capture"
-            )
+            select(func.count())
+            .select_from(JournalEntry)
+            .where(JournalEntry.account_id == account_id, JournalEntry.kind == "capture")
         )
         revenue = session.scalar(
             select(func.coalesce(func.sum(Posting.amount), 0))
@@ -244,7 +248,10 @@ def spend_until_refused(database: Database, clock: FixedClock, spender: Spender)
             final = bucket.reserved == 0
             try:
                 reservation = ledger.reserve(
-                    session, account, amount=spender.step, list_id=spender.list_id,
+                    session,
+                    account,
+                    amount=spender.step,
+                    list_id=spender.list_id,
                     now=clock.now(),
                 )
             except InsufficientCredit:
@@ -335,7 +342,8 @@ def test_a_reservation_is_ended_once_whoever_races_for_it(
     charged = 0
     for round_ in range(rounds):
         reservation_id = on_account(
-            database, clock,
+            database,
+            clock,
             lambda s, a: ledger.reserve(s, a, amount=4 * UNIT, list_id="north", now=clock.now()).id,
         )
 
@@ -353,10 +361,7 @@ def test_a_reservation_is_ended_once_whoever_races_for_it(
 
         outcomes = Counter(
             run_together(
-                [
-                    (lambda i=i: attempt(i, databases[i % len(databases)]))
-                    for i in range(THREADS)
-                ]
+                [(lambda i=i: attempt(i, databases[i % len(databases)])) for i in range(THREADS)]
             )
         )
         assert outcomes["conflict"] == THREADS - 1, outcomes
@@ -432,15 +437,21 @@ def test_grants_allocations_and_spending_at_once_keep_lots_and_buckets_equal(
         def work():
             for n in range(times):
                 on_account(
-                    db, clock,
+                    db,
+                    clock,
                     lambda s, a: ledger.grant(
-                        s, a, amount=amount, priority=50 + n % 3, now=clock.now(),
+                        s,
+                        a,
+                        amount=amount,
+                        priority=50 + n % 3,
+                        now=clock.now(),
                         expires_at=clock.now().replace(year=2030 + n % 2) if n % 2 else None,
                     ),
                 )
                 with lock:
                     granted[name] += amount
             return name
+
         return work
 
     def allocator(db: Database, list_id: str, targets: list[int], times: int):
@@ -451,12 +462,14 @@ def test_grants_allocations_and_spending_at_once_keep_lots_and_buckets_equal(
                 try:
                     if target < 0:
                         on_account(
-                            db, clock,
+                            db,
+                            clock,
                             lambda s, a: ledger.delete_allocation(s, a, list_id, now=clock.now()),
                         )
                     else:
                         on_account(
-                            db, clock,
+                            db,
+                            clock,
                             lambda s, a: ledger.set_allocation(
                                 s, a, list_id, target, now=clock.now()
                             ),
@@ -471,6 +484,7 @@ def test_grants_allocations_and_spending_at_once_keep_lots_and_buckets_equal(
                     assert exc.code == "allocation_not_found"
                     outcomes["absent"] += 1
             return outcomes
+
         return work
 
     def spender(db: Database, list_id: str | None, step: int, times: int):
@@ -479,10 +493,11 @@ def test_grants_allocations_and_spending_at_once_keep_lots_and_buckets_equal(
             for n in range(times):
                 try:
                     reservation_id = on_account(
-                        db, clock,
-                        lambda s, a: ledger.reserve(
-                            s, a, amount=step, list_id=list_id, now=clock.now()
-                        ).id,
+                        db,
+                        clock,
+                        lambda s, a: (
+                            ledger.reserve(s, a, amount=step, list_id=list_id, now=clock.now()).id
+                        ),
                     )
                 except InsufficientCredit:
                     outcomes["refused"] += 1
@@ -493,6 +508,7 @@ def test_grants_allocations_and_spending_at_once_keep_lots_and_buckets_equal(
                     spent[list_id] += amount
                 outcomes["captured"] += 1
             return outcomes
+
         return work
 
     workers = [
@@ -543,12 +559,15 @@ def test_readers_see_consistent_figures_while_writers_work(
                         db, clock, lambda s, a: ledger.grant(s, a, amount=UNIT, now=clock.now())
                     )
                 reservation_id = on_account(
-                    db, clock,
-                    lambda s, a: ledger.reserve(s, a, amount=500_000, list_id=list_id,
-                                                now=clock.now()).id,
+                    db,
+                    clock,
+                    lambda s, a: (
+                        ledger.reserve(s, a, amount=500_000, list_id=list_id, now=clock.now()).id
+                    ),
                 )
                 capture(db, clock, reservation_id, 300_000)
             return "wrote"
+
         return work
 
     writers_left = [3]
@@ -563,6 +582,7 @@ def test_readers_see_consistent_figures_while_writers_work(
                     writers_left[0] -= 1
                     if writers_left[0] == 0:
                         writing.clear()
+
         return wrapped
 
     def store_reader(db: Database):
@@ -573,6 +593,7 @@ def test_readers_see_consistent_figures_while_writers_work(
                     problems += check_invariants(session, ACCOUNT)
                 reads += 1
             return problems
+
         return work
 
     def api_reader():
@@ -584,7 +605,8 @@ def test_readers_see_consistent_figures_while_writers_work(
                 remaining = sum(parse_amount(lot["remaining"], allow_zero=True) for lot in lots)
                 held = sum(parse_amount(lot["reserved"], allow_zero=True) for lot in lots)
                 if (format_amount(remaining), format_amount(held)) != (
-                    figures["total"], figures["reserved"]
+                    figures["total"],
+                    figures["reserved"],
                 ):
                     problems.append(figures)
                 reads += 1
@@ -631,9 +653,12 @@ def test_one_account_id_created_at_once_exists_once(
         )
         assert sorted(outcomes) == [201] + [409] * (THREADS - 1)
         with database.read() as session:
-            assert session.scalar(
-                select(func.count()).select_from(Bucket).where(Bucket.account_id == account_id)
-            ) == 1
+            assert (
+                session.scalar(
+                    select(func.count()).select_from(Bucket).where(Bucket.account_id == account_id)
+                )
+                == 1
+            )
         assert_ledger_sound(database, account_id)
 
 
@@ -665,8 +690,16 @@ def test_spenders_through_the_api_stop_at_the_last_micro(app, clock: FixedClock)
         grant(client, ACCOUNT, "8.5", expires_at="2027-01-01T00:00:00Z")
         allocate(client, ACCOUNT, "north", "6.25")
 
-    plan = [("north", "0.7"), ("north", "1.15"), (None, "0.45"), (None, "1.2"),
-            ("east", "0.85"), (None, "2"), ("north", "0.3"), ("east", "0.55")]
+    plan = [
+        ("north", "0.7"),
+        ("north", "1.15"),
+        (None, "0.45"),
+        (None, "1.2"),
+        ("east", "0.85"),
+        (None, "2"),
+        ("north", "0.3"),
+        ("east", "0.55"),
+    ]
 
     def spend(list_id: str | None, step: str) -> tuple[str | None, str, int, Decimal]:
         body = {"amount": step, **({"list_id": list_id} if list_id else {})}

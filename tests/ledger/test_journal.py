@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from tollgate.ledger import check_invariants
 from tests.helpers import allocate, assert_ledger_sound, balance, create_account, grant, reserve
 from tests.ledger.direct import charge, instant, journal, posting_sum, postings
+from tollgate.ledger import check_invariants
 
 
 def page(client, account_id: str = "acme", **params) -> dict:
@@ -225,7 +225,9 @@ class TestStatementIsCurrent:
         entries = page(client, limit=500)["data"]
 
         assert [entry["kind"] for entry in entries] == ["grant", "expiry"]
-        assert {(p["ledger_account"], p["amount"], p["lot_id"]) for p in entries[-1]["postings"]} == {
+        assert {
+            (p["ledger_account"], p["amount"], p["lot_id"]) for p in entries[-1]["postings"]
+        } == {
             ("pool", "-4", lot["id"]),
             ("system:breakage", "4", None),
         }

@@ -143,8 +143,9 @@ class LedgerModel:
     # reading
 
     def open_lots(self) -> list[ModelLot]:
-        return sorted((lot for lot in self.lots.values() if lot.remaining > 0),
-                      key=ModelLot.draw_key)
+        return sorted(
+            (lot for lot in self.lots.values() if lot.remaining > 0), key=ModelLot.draw_key
+        )
 
     def spendable(self, tag: str | None, now: datetime) -> int:
         return sum(lot.available for lot in self.open_lots() if lot.pays_for(tag, now))
@@ -157,11 +158,16 @@ class LedgerModel:
 
     def pending(self, after: datetime) -> set[datetime]:
         """The moments after ``after`` at which a lot expires or a reservation lapses."""
-        moments = {lot.expires_at for lot in self.lots.values()
-                   if not lot.expired and lot.expires_at is not None and lot.expires_at > after}
-        return moments | {r.expires_at for r in self.reservations.values()
-                          if r.status == "held" and r.expires_at is not None
-                          and r.expires_at > after}
+        moments = {
+            lot.expires_at
+            for lot in self.lots.values()
+            if not lot.expired and lot.expires_at is not None and lot.expires_at > after
+        }
+        return moments | {
+            r.expires_at
+            for r in self.reservations.values()
+            if r.status == "held" and r.expires_at is not None and r.expires_at > after
+        }
 
     def _draw(self, amount: int, tag: str | None, now: datetime) -> list[tuple[ModelLot, int]]:
         plan, left = [], amount
@@ -220,13 +226,22 @@ class LedgerModel:
 
     # operations; each raises the domain error the store must raise
 
-    def grant(self, *, seq: int, amount: int, now: datetime, expires_at: datetime | None,
-              priority: int, applies_to: frozenset[str] | None) -> None:
+    def grant(
+        self,
+        *,
+        seq: int,
+        amount: int,
+        now: datetime,
+        expires_at: datetime | None,
+        priority: int,
+        applies_to: frozenset[str] | None,
+    ) -> None:
         if amount <= 0 or (expires_at is not None and expires_at <= now):
             raise InvalidRequest("bad grant")
         settles = min(self.debt, amount) if applies_to is None else 0
-        self.lots[seq] = ModelLot(seq, amount, amount - settles, priority, now, expires_at,
-                                  applies_to)
+        self.lots[seq] = ModelLot(
+            seq, amount, amount - settles, priority, now, expires_at, applies_to
+        )
         self.buckets[POOL].balance += amount - settles
         self.debt -= settles
         if self.debt == 0:
@@ -256,8 +271,16 @@ class LedgerModel:
             if reservation.status == "held" and reservation.bucket == list_id:
                 reservation.bucket = POOL
 
-    def reserve(self, *, rid: str, amount: int, now: datetime, list_id: str | None,
-                tag: str | None, expires_at: datetime | None) -> None:
+    def reserve(
+        self,
+        *,
+        rid: str,
+        amount: int,
+        now: datetime,
+        list_id: str | None,
+        tag: str | None,
+        expires_at: datetime | None,
+    ) -> None:
         if amount <= 0 or (expires_at is not None and expires_at <= now):
             raise InvalidRequest("bad reservation")
         if self.debt or self.blocked:
@@ -280,8 +303,9 @@ class LedgerModel:
     def release(self, rid: str, now: datetime) -> None:
         self._finish(self.reservations[rid], 0, "released", now)
 
-    def _finish(self, reservation: ModelReservation, amount: int, status: str,
-                now: datetime) -> None:
+    def _finish(
+        self, reservation: ModelReservation, amount: int, status: str, now: datetime
+    ) -> None:
         if reservation.status != "held":
             raise Conflict("not held")
         bucket = self.buckets[reservation.bucket]
@@ -315,8 +339,9 @@ class LedgerModel:
         reservation.holds = {}
         reservation.status = status
 
-    def charge(self, *, amount: int, now: datetime, list_id: str | None, tag: str | None,
-               allow_debt: bool) -> None:
+    def charge(
+        self, *, amount: int, now: datetime, list_id: str | None, tag: str | None, allow_debt: bool
+    ) -> None:
         if amount < 0:
             raise InvalidRequest("negative charge")
         if not allow_debt and (self.debt or self.blocked):
@@ -356,31 +381,43 @@ def store_figures(session: Session) -> dict[str, Any]:
         select(Account.debt, Account.status).where(Account.id == ACCOUNT)
     ).one()
     return {
-        "buckets": {list_id: (balance, reserved)
-                    for list_id, balance, reserved in rows(Bucket.list_id, Bucket.balance,
-                                                            Bucket.reserved)},
-        "lots": {lot_id: (remaining, reserved)
-                 for lot_id, remaining, reserved in rows(Lot.id, Lot.remaining, Lot.reserved)},
-        "reservations": {rid: (status, held)
-                         for rid, status, held in rows(Reservation.id, Reservation.status,
-                                                       Reservation.held)},
-        "holds": {(rid, lot_id): amount
-                  for rid, lot_id, amount in rows(ReservationHold.reservation_id,
-                                                  ReservationHold.lot_id, ReservationHold.amount)
-                  if amount},
+        "buckets": {
+            list_id: (balance, reserved)
+            for list_id, balance, reserved in rows(Bucket.list_id, Bucket.balance, Bucket.reserved)
+        },
+        "lots": {
+            lot_id: (remaining, reserved)
+            for lot_id, remaining, reserved in rows(Lot.id, Lot.remaining, Lot.reserved)
+        },
+        "reservations": {
+            rid: (status, held)
+            for rid, status, held in rows(Reservation.id, Reservation.status, Reservation.held)
+        },
+        "holds": {
+            (rid, lot_id): amount
+            for rid, lot_id, amount in rows(
+                ReservationHold.reservation_id, ReservationHold.lot_id, ReservationHold.amount
+            )
+            if amount
+        },
         "account": (debt, status),
     }
 
 
 # --- the state machine -------------------------------------------------------------
 
-AMOUNTS = st.one_of(st.integers(1, 20).map(lambda units: units * MICROS), st.integers(1, 20 * MICROS))
+AMOUNTS = st.one_of(
+    st.integers(1, 20).map(lambda units: units * MICROS), st.integers(1, 20 * MICROS)
+)
 # An amount either absolute, or quarters of a figure the model knows, nudged by a micro,
 # so that boundaries (exactly what is available, one micro more) come up often.
 AMOUNT_CHOICES = st.one_of(
     AMOUNTS.map(lambda micros: ("micros", micros, 0)),
-    st.tuples(st.just("quarters"), st.sampled_from([0, 1, 2, 3, 4, 4, 5, 6]),
-              st.sampled_from([-1, 0, 0, 1])),
+    st.tuples(
+        st.just("quarters"),
+        st.sampled_from([0, 1, 2, 3, 4, 4, 5, 6]),
+        st.sampled_from([-1, 0, 0, 1]),
+    ),
 )
 # When a lot expires or a reservation lapses: never, some hours from now, or at the same
 # instant as something else already due (the n-th pending moment), where order matters.
@@ -431,8 +468,12 @@ class LedgerMachine(RuleBasedStateMachine):
         model.settle(self.clock.now())
         return model
 
-    def _attempt(self, label: str, on_model: Callable[[LedgerModel], None],
-                 on_store: Callable[[Session, Account], Any]) -> Any:
+    def _attempt(
+        self,
+        label: str,
+        on_model: Callable[[LedgerModel], None],
+        on_store: Callable[[Session, Account], Any],
+    ) -> Any:
         """Run one operation on the model and on the store; they must agree on whether
         (and how) it is refused. A refused operation leaves both as they were."""
         now = self.clock.now()
@@ -485,25 +526,43 @@ class LedgerMachine(RuleBasedStateMachine):
         for arguments in lots:
             self.grant(*arguments)
 
-    @initialize(allocations=st.lists(st.tuples(st.sampled_from(LISTS), AMOUNT_CHOICES),
-                                     max_size=3))
+    @initialize(allocations=st.lists(st.tuples(st.sampled_from(LISTS), AMOUNT_CHOICES), max_size=3))
     def opening_allocations(self, allocations: list[tuple]) -> None:
         for list_id, amount in allocations:
             self.allocate(list_id, amount)
 
     @rule(**GRANT_ARGUMENTS)
-    def grant(self, amount: int, expires: tuple[str, int] | None, priority: int,
-              applies_to: frozenset[str] | None) -> None:
+    def grant(
+        self,
+        amount: int,
+        expires: tuple[str, int] | None,
+        priority: int,
+        applies_to: frozenset[str] | None,
+    ) -> None:
         now = self.clock.now()
         expires_at = self._moment(expires)
         seq = self._next_id()
         lot_id = self._attempt(
             "grant",
-            lambda m: m.grant(seq=seq, amount=amount, now=now, expires_at=expires_at,
-                              priority=priority, applies_to=applies_to),
-            lambda s, a: ledger.grant(s, a, amount=amount, now=now, expires_at=expires_at,
-                                      priority=priority,
-                                      applies_to=sorted(applies_to) if applies_to else None).id,
+            lambda m: m.grant(
+                seq=seq,
+                amount=amount,
+                now=now,
+                expires_at=expires_at,
+                priority=priority,
+                applies_to=applies_to,
+            ),
+            lambda s, a: (
+                ledger.grant(
+                    s,
+                    a,
+                    amount=amount,
+                    now=now,
+                    expires_at=expires_at,
+                    priority=priority,
+                    applies_to=sorted(applies_to) if applies_to else None,
+                ).id
+            ),
         )
         if lot_id is not None:
             self.lot_ids[seq] = lot_id
@@ -528,20 +587,38 @@ class LedgerMachine(RuleBasedStateMachine):
             lambda s, a: ledger.set_allocation(s, a, list_id, micros, now=now),
         )
 
-    @rule(list_id=LIST_IDS, tag=st.one_of(st.none(), st.sampled_from(TAGS)),
-          amount=AMOUNT_CHOICES, expires=RESERVATION_EXPIRIES)
-    def reserve(self, list_id: str | None, tag: str | None, amount: tuple[str, int, int],
-                expires: tuple[str, int] | None) -> None:
+    @rule(
+        list_id=LIST_IDS,
+        tag=st.one_of(st.none(), st.sampled_from(TAGS)),
+        amount=AMOUNT_CHOICES,
+        expires=RESERVATION_EXPIRIES,
+    )
+    def reserve(
+        self,
+        list_id: str | None,
+        tag: str | None,
+        amount: tuple[str, int, int],
+        expires: tuple[str, int] | None,
+    ) -> None:
         now = self.clock.now()
         micros = resolve(amount, self._settled().can_pay(list_id, tag, now))
         expires_at = self._moment(expires)
         rid = f"res_{self._next_id():04d}"
         self._attempt(
             "reserve",
-            lambda m: m.reserve(rid=rid, amount=micros, now=now, list_id=list_id, tag=tag,
-                                expires_at=expires_at),
-            lambda s, a: ledger.reserve(s, a, amount=micros, now=now, list_id=list_id, tag=tag,
-                                        expires_at=expires_at, reservation_id=rid),
+            lambda m: m.reserve(
+                rid=rid, amount=micros, now=now, list_id=list_id, tag=tag, expires_at=expires_at
+            ),
+            lambda s, a: ledger.reserve(
+                s,
+                a,
+                amount=micros,
+                now=now,
+                list_id=list_id,
+                tag=tag,
+                expires_at=expires_at,
+                reservation_id=rid,
+            ),
         )
 
     @precondition(lambda self: self.model.reservations)
@@ -562,28 +639,39 @@ class LedgerMachine(RuleBasedStateMachine):
         held = self._settled().reservations[rid].held
         micros = resolve(capture, held)
         self._attempt(
-            "capture " + ("below" if micros < held else "at" if micros == held else "above")
+            "capture "
+            + ("below" if micros < held else "at" if micros == held else "above")
             + " what is held",
             lambda m: m.capture(rid, micros, now),
             lambda s, a: ledger.capture(s, a, get_reservation(s, rid), micros, now=now),
         )
 
-    @rule(list_id=LIST_IDS, tag=CHARGE_TAGS, amount=AMOUNT_CHOICES,
-          allow_debt=st.sampled_from([False] * 7 + [True]))
-    def charge(self, list_id: str | None, tag: str | None, amount: tuple[str, int, int],
-               allow_debt: bool) -> None:
+    @rule(
+        list_id=LIST_IDS,
+        tag=CHARGE_TAGS,
+        amount=AMOUNT_CHOICES,
+        allow_debt=st.sampled_from([False] * 7 + [True]),
+    )
+    def charge(
+        self, list_id: str | None, tag: str | None, amount: tuple[str, int, int], allow_debt: bool
+    ) -> None:
         now = self.clock.now()
         micros = resolve(amount, self._settled().can_pay(list_id, tag, now))
         self._attempt(
             "charge",
-            lambda m: m.charge(amount=micros, now=now, list_id=list_id, tag=tag,
-                               allow_debt=allow_debt),
-            lambda s, a: ledger.charge(s, a, amount=micros, now=now, list_id=list_id, tag=tag,
-                                       allow_debt=allow_debt),
+            lambda m: m.charge(
+                amount=micros, now=now, list_id=list_id, tag=tag, allow_debt=allow_debt
+            ),
+            lambda s, a: ledger.charge(
+                s, a, amount=micros, now=now, list_id=list_id, tag=tag, allow_debt=allow_debt
+            ),
         )
 
-    @rule(step=st.sampled_from(["next due", "just before next due", 1, 3600, 6 * 3600,
-                                24 * 3600, 3 * 24 * 3600]))
+    @rule(
+        step=st.sampled_from(
+            ["next due", "just before next due", 1, 3600, 6 * 3600, 24 * 3600, 3 * 24 * 3600]
+        )
+    )
     def time_passes(self, step: str | int) -> None:
         """Move the clock some seconds, or to (or a second before) the next moment
         something falls due."""

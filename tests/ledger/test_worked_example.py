@@ -16,10 +16,16 @@ from tests.helpers import (
 def test_docs_ledger_worked_example(client, database, clock):
     start = clock.now()
     create_account(client, "acme", unit="EUR")
-    pack = grant(client, "acme", "100", source="purchase",
-                 expires_at=(start + timedelta(days=730)).isoformat())
-    welcome = grant(client, "acme", "20", priority=50,
-                    expires_at=(start + timedelta(days=30)).isoformat())
+    pack = grant(
+        client,
+        "acme",
+        "100",
+        source="purchase",
+        expires_at=(start + timedelta(days=730)).isoformat(),
+    )
+    welcome = grant(
+        client, "acme", "20", priority=50, expires_at=(start + timedelta(days=30)).isoformat()
+    )
     allocate(client, "acme", "support", "70")
     allocate(client, "acme", "sales", "40")
     assert balance(client, "acme")["unassigned"]["balance"] == "10"

@@ -33,8 +33,9 @@ def reliability_postgres_url() -> Iterator[str]:
     try:
         # One test session per database at a time (a second run waits here).
         guard.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": name})
-        exists = guard.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                              {"name": name})
+        exists = guard.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
         if not exists:
             guard.execute(text(f'CREATE DATABASE "{name}"'))
         yield base.set(database=name).render_as_string(hide_password=False)

@@ -83,8 +83,16 @@ class LiveServer:
             log.write(f"--- start {self.lives + 1} ---\n".encode())
             log.flush()
             self._process = subprocess.Popen(
-                [*COMMAND, "serve", "--host", HOST, "--port", str(self.port),
-                 "--workers", str(self.workers)],
+                [
+                    *COMMAND,
+                    "serve",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                ],
                 env=_environment(self.database_url),
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -68,17 +68,33 @@ PRICE_ROWS = [
 def seed_accounts(api: Api) -> None:
     """Four accounts with plenty of credit in several lots, a list allocation and plan
     minutes, so that charges draw from several lots, buckets and units."""
-    api.ok("PUT", "/v1/price-lists/default",
-           {"unit": "EUR", "effective_from": "2025-01-01T00:00:00Z", "rows": PRICE_ROWS})
+    api.ok(
+        "PUT",
+        "/v1/price-lists/default",
+        {"unit": "EUR", "effective_from": "2025-01-01T00:00:00Z", "rows": PRICE_ROWS},
+    )
     for account_id in ACCOUNTS:
-        api.ok("POST", "/v1/accounts",
-               {"id": account_id, "name": account_id, "unit": "EUR", "timezone": "Europe/Paris"})
+        api.ok(
+            "POST",
+            "/v1/accounts",
+            {"id": account_id, "name": account_id, "unit": "EUR", "timezone": "Europe/Paris"},
+        )
         api.ok("POST", f"/v1/accounts/{account_id}/credits", {"amount": "2000"})
-        api.ok("POST", f"/v1/accounts/{account_id}/credits",
-               {"amount": "500", "priority": 10, "expires_at": "2099-01-01T00:00:00Z"})
-        api.ok("POST", f"/v1/accounts/{account_id}/credits",
-               {"amount": "500000", "unit": "SECONDS", "applies_to": ["voice"],
-                "source": "plan_allowance"})
+        api.ok(
+            "POST",
+            f"/v1/accounts/{account_id}/credits",
+            {"amount": "500", "priority": 10, "expires_at": "2099-01-01T00:00:00Z"},
+        )
+        api.ok(
+            "POST",
+            f"/v1/accounts/{account_id}/credits",
+            {
+                "amount": "500000",
+                "unit": "SECONDS",
+                "applies_to": ["voice"],
+                "source": "plan_allowance",
+            },
+        )
         api.ok("PUT", f"/v1/accounts/{account_id}/lists/{MARKETING}/allocation", {"amount": "300"})
 
 
@@ -101,8 +117,11 @@ def usage_event(rng: random.Random, event_id: str) -> dict:
     if channel == "sms":
         event.update(to="+33612345678", text="Your code is " + str(rng.randrange(10_000)))
     elif channel == "voice":
-        event.update(to="+33145678901", direction=rng.choice(["outbound", "inbound"]),
-                     duration_seconds=rng.randrange(0, 900))
+        event.update(
+            to="+33145678901",
+            direction=rng.choice(["outbound", "inbound"]),
+            duration_seconds=rng.randrange(0, 900),
+        )
     elif channel == "email":
         event.update(count=rng.randrange(1, 3000))
     elif channel == "whatsapp_template":
@@ -136,8 +155,9 @@ class Exchange:
         return f"{self.method} {self.path} {self.body!r} -> {self.status} {self.answer!r}"
 
 
-def exchange(api: Api, method: str, path: str, body: Any, journal: list[Exchange],
-             stop: threading.Event) -> Exchange:
+def exchange(
+    api: Api, method: str, path: str, body: Any, journal: list[Exchange], stop: threading.Event
+) -> Exchange:
     """Send one request; while the server is down (connection refused: it never saw the
     request), retry it, as a client would."""
     done = Exchange(method, path, body)
@@ -157,8 +177,9 @@ def exchange(api: Api, method: str, path: str, body: Any, journal: list[Exchange
     return done
 
 
-def drive(server: LiveServer, seed: int, client: int, stop: threading.Event,
-          journal: list[Exchange]) -> None:
+def drive(
+    server: LiveServer, seed: int, client: int, stop: threading.Event, journal: list[Exchange]
+) -> None:
     """One client: events, batches and reservations until told to stop."""
     rng = random.Random(seed * 1000 + client)
     with Api(server, timeout=30) as api:
@@ -185,11 +206,18 @@ def drive(server: LiveServer, seed: int, client: int, stop: threading.Event,
                 reservation = created.answer["id"]
                 if rng.random() < 0.7:
                     amount = rng.choice(["0", "0.2", "0.5", "0.75"])
-                    exchange(api, "POST", f"/v1/reservations/{reservation}/capture",
-                             {"amount": amount}, journal, stop)
+                    exchange(
+                        api,
+                        "POST",
+                        f"/v1/reservations/{reservation}/capture",
+                        {"amount": amount},
+                        journal,
+                        stop,
+                    )
                 else:
-                    exchange(api, "POST", f"/v1/reservations/{reservation}/release", None,
-                             journal, stop)
+                    exchange(
+                        api, "POST", f"/v1/reservations/{reservation}/release", None, journal, stop
+                    )
 
 
 # --- reading the store --------------------------------------------------------------------
@@ -199,14 +227,29 @@ def ledger_state(database: Database) -> dict[str, Any]:
     """Everything a charge changes, for before/after comparisons."""
     with database.read() as session:
         return {
-            "buckets": sorted(tuple(row) for row in session.execute(
-                select(Bucket.account_id, Bucket.unit, Bucket.list_id, Bucket.balance,
-                       Bucket.reserved))),
-            "lots": sorted(tuple(row) for row in session.execute(
-                select(Lot.id, Lot.remaining, Lot.reserved))),
-            "reservations": sorted(tuple(row) for row in session.execute(
-                select(Reservation.id, Reservation.status, Reservation.held,
-                       Reservation.captured))),
+            "buckets": sorted(
+                tuple(row)
+                for row in session.execute(
+                    select(
+                        Bucket.account_id,
+                        Bucket.unit,
+                        Bucket.list_id,
+                        Bucket.balance,
+                        Bucket.reserved,
+                    )
+                )
+            ),
+            "lots": sorted(
+                tuple(row) for row in session.execute(select(Lot.id, Lot.remaining, Lot.reserved))
+            ),
+            "reservations": sorted(
+                tuple(row)
+                for row in session.execute(
+                    select(
+                        Reservation.id, Reservation.status, Reservation.held, Reservation.captured
+                    )
+                )
+            ),
             "journal_entries": session.scalar(select(func.count()).select_from(JournalEntry)),
             "postings": session.scalar(select(func.count()).select_from(Posting)),
             "usage_events": session.scalar(select(func.count()).select_from(UsageEvent)),
@@ -260,8 +303,10 @@ def test_sigkill_mid_load_loses_and_doubles_nothing(store_url: str, tmp_path: Pa
             credit_in = {
                 (account_id, unit): int(total)
                 for account_id, unit, total in session.execute(
-                    select(Lot.account_id, Lot.unit, func.sum(Lot.amount))
-                    .group_by(Lot.account_id, Lot.unit))
+                    select(Lot.account_id, Lot.unit, func.sum(Lot.amount)).group_by(
+                        Lot.account_id, Lot.unit
+                    )
+                )
             }
 
         clients = [
@@ -319,13 +364,17 @@ def replay_everything(api: Api, database: Database, journal: list[Exchange], con
         status, answer = replay(api, done)
         if is_usage(done):
             assert (status, answer) == (done.status, done.answer), (
-                f"replay of {done.describe()} answered {status} {answer} {context}")
+                f"replay of {done.describe()} answered {status} {answer} {context}"
+            )
         else:
             assert status == 409 and answer["error"]["code"] == "reservation_not_held", (
-                f"replay of {done.describe()} answered {status} {answer} {context}")
+                f"replay of {done.describe()} answered {status} {answer} {context}"
+            )
 
     in_parallel(replay_answered, answered)
-    assert ledger_state(database) == before, f"replaying answered requests changed the ledger {context}"
+    assert ledger_state(database) == before, (
+        f"replaying answered requests changed the ledger {context}"
+    )
 
     # 2. What got no answer is done now, or found done already.
     first_answers: dict[int, tuple[int, Any]] = {}
@@ -336,10 +385,12 @@ def replay_everything(api: Api, database: Database, journal: list[Exchange], con
             assert status == 200, f"replay of {done.describe()}: {status} {answer} {context}"
         elif done.path == "/v1/usage/batch":
             assert status == 200 and all("error" not in r for r in answer["results"]), (
-                f"replay of {done.describe()}: {status} {answer} {context}")
+                f"replay of {done.describe()}: {status} {answer} {context}"
+            )
         elif status != 200:
             assert status == 409 and answer["error"]["code"] == "reservation_not_held", (
-                f"replay of {done.describe()}: {status} {answer} {context}")
+                f"replay of {done.describe()}: {status} {answer} {context}"
+            )
         first_answers[id(done)] = (status, answer)
 
     in_parallel(complete, unanswered)
@@ -374,24 +425,39 @@ def check_store(database: Database, journal: list[Exchange], credit_in: dict) ->
         events = {
             (row.account_id, row.id): row
             for row in session.execute(
-                select(UsageEvent.account_id, UsageEvent.id, UsageEvent.cost, UsageEvent.unit,
-                       UsageEvent.allowance_used, UsageEvent.debt, UsageEvent.answer))
+                select(
+                    UsageEvent.account_id,
+                    UsageEvent.id,
+                    UsageEvent.cost,
+                    UsageEvent.unit,
+                    UsageEvent.allowance_used,
+                    UsageEvent.debt,
+                    UsageEvent.answer,
+                )
+            )
         }
         # Every event id sent — answered, cut off or refused at the door — is recorded once.
         assert set(events) == sent
         assert all(row.debt == 0 for row in events.values())
 
         # One journal entry per paid event, one per capture: never two.
-        charges = Counter(session.execute(
-            select(JournalEntry.account_id, JournalEntry.reference)
-            .where(JournalEntry.kind == "charge")).all())
+        charges = Counter(
+            session.execute(
+                select(JournalEntry.account_id, JournalEntry.reference).where(
+                    JournalEntry.kind == "charge"
+                )
+            ).all()
+        )
         assert max(charges.values(), default=1) == 1, [k for k, n in charges.items() if n > 1]
-        paid = {(account_id, f"usage:{event_id}")
-                for (account_id, event_id), row in events.items()
-                if row.cost or row.allowance_used}
+        paid = {
+            (account_id, f"usage:{event_id}")
+            for (account_id, event_id), row in events.items()
+            if row.cost or row.allowance_used
+        }
         assert set(charges) == paid
-        captures = Counter(session.scalars(
-            select(JournalEntry.reference).where(JournalEntry.kind == "capture")))
+        captures = Counter(
+            session.scalars(select(JournalEntry.reference).where(JournalEntry.kind == "capture"))
+        )
         assert max(captures.values(), default=1) == 1
 
         # What each answered capture or release asked for is what the store says.
@@ -403,7 +469,8 @@ def check_store(database: Database, journal: list[Exchange], credit_in: dict) ->
             if done.path.endswith("/capture"):
                 assert reservation.status == "captured", done.describe()
                 assert reservation.captured == parse_amount(done.body["amount"], allow_zero=True), (
-                    done.describe())
+                    done.describe()
+                )
             else:
                 assert reservation.status == "released", done.describe()
         assert all(r.status != "held" for r in reservations.values())
@@ -418,8 +485,10 @@ def check_store(database: Database, journal: list[Exchange], credit_in: dict) ->
         left = {
             (account_id, unit): int(balance)
             for account_id, unit, balance in session.execute(
-                select(Bucket.account_id, Bucket.unit, func.sum(Bucket.balance))
-                .group_by(Bucket.account_id, Bucket.unit))
+                select(Bucket.account_id, Bucket.unit, func.sum(Bucket.balance)).group_by(
+                    Bucket.account_id, Bucket.unit
+                )
+            )
         }
         for key, amount in credit_in.items():
             assert amount == left[key] + spent[key], (key, amount, left[key], spent[key])

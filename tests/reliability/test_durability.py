@@ -36,8 +36,10 @@ def test_sqlite_syncs_every_commit_by_default(tmp_path: Path, monkeypatch) -> No
     assert pragmas(tmp_path / "tollgate.db") == (FULL, "wal")
 
 
-@pytest.mark.parametrize(("setting", "expected"), [("NORMAL", NORMAL), ("normal", NORMAL),
-                                                   ("FULL", FULL), ("EXTRA", EXTRA)])
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [("NORMAL", NORMAL), ("normal", NORMAL), ("FULL", FULL), ("EXTRA", EXTRA)],
+)
 def test_the_documented_setting_chooses_the_level(
     tmp_path: Path, monkeypatch, setting: str, expected: int
 ) -> None:

@@ -49,8 +49,13 @@ MOST_REQUESTS_PER_CLIENT = 1_000
 
 
 def usage_event(channel: str, event_id: str, account_id: str) -> dict:
-    event = {"id": event_id, "account_id": account_id, "channel": channel,
-             "occurred_at": OCCURRED_AT, "to": "+33612345678"}
+    event = {
+        "id": event_id,
+        "account_id": account_id,
+        "channel": channel,
+        "occurred_at": OCCURRED_AT,
+        "to": "+33612345678",
+    }
     if channel == "sms":
         event["segments"] = 1
     else:
@@ -84,10 +89,15 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             # Several server processes really share the store (supervisor + workers).
             assert live.processes() in (0, 4, 5), live.processes()  # 0: no /proc
         with Api(live) as api:
-            api.ok("PUT", "/v1/price-lists/default",
-                   {"unit": "EUR", "effective_from": "2025-01-01T00:00:00Z", "rows": PRICE_ROWS})
+            api.ok(
+                "PUT",
+                "/v1/price-lists/default",
+                {"unit": "EUR", "effective_from": "2025-01-01T00:00:00Z", "rows": PRICE_ROWS},
+            )
             for account_id in OTHERS:
-                api.ok("POST", "/v1/accounts", {"id": account_id, "name": account_id, "unit": "EUR"})
+                api.ok(
+                    "POST", "/v1/accounts", {"id": account_id, "name": account_id, "unit": "EUR"}
+                )
                 api.ok("POST", f"/v1/accounts/{account_id}/credits", {"amount": "100000"})
         yield Store(url, live)
     finally:
@@ -115,8 +125,13 @@ def together(work: Callable[[int], list], clients: int = CLIENTS) -> list:
         return [future.result(timeout=300) for future in futures]
 
 
-def assert_ran_dry(served: Store, account_id: str, channel: str,
-                   accepted: list[dict], refused: list[tuple[int, Any]]) -> None:
+def assert_ran_dry(
+    served: Store,
+    account_id: str,
+    channel: str,
+    accepted: list[dict],
+    refused: list[tuple[int, Any]],
+) -> None:
     """Exactly ``credit // price`` events accepted, the rest refused with a 402, and the
     account left with what no further event fits in, never less than zero."""
     price = price_of(channel)
@@ -132,8 +147,9 @@ def assert_ran_dry(served: Store, account_id: str, channel: str,
     ), f"{Counter(status for status, _ in refused)}: {refused[:3]} {context}"
 
     # The balances the answers gave step down by one price each, never below zero.
-    seen = sorted((parse_amount(a["balance"]["available"], allow_zero=True) for a in accepted),
-                  reverse=True)
+    seen = sorted(
+        (parse_amount(a["balance"]["available"], allow_zero=True) for a in accepted), reverse=True
+    )
     assert seen == [credit - n * price for n in range(1, expected + 1)]
     with Api(served.server) as api:
         balance = api.ok("GET", f"/v1/accounts/{account_id}/balance")
@@ -145,8 +161,11 @@ def assert_ran_dry(served: Store, account_id: str, channel: str,
     database = Database(served.url)
     try:
         with database.read() as session:
-            recorded = session.scalar(select(func.count()).select_from(UsageEvent)
-                                      .where(UsageEvent.account_id == account_id))
+            recorded = session.scalar(
+                select(func.count())
+                .select_from(UsageEvent)
+                .where(UsageEvent.account_id == account_id)
+            )
             assert recorded == expected
             for checked in (account_id, *OTHERS):
                 assert check_invariants(session, checked) == [], checked
@@ -183,8 +202,11 @@ def test_batches_locking_accounts_in_any_order_do_not_deadlock(served: Store) ->
     database = Database(served.url)
     try:
         with database.read() as session:
-            others_before = session.scalar(select(func.count()).select_from(UsageEvent)
-                                           .where(UsageEvent.account_id.in_(OTHERS)))
+            others_before = session.scalar(
+                select(func.count())
+                .select_from(UsageEvent)
+                .where(UsageEvent.account_id.in_(OTHERS))
+            )
     finally:
         database.dispose()
 
@@ -194,10 +216,14 @@ def test_batches_locking_accounts_in_any_order_do_not_deadlock(served: Store) ->
         outcomes: list[tuple[str, int, Any]] = []
         with Api(served.server, timeout=60) as api:
             for n in range(MOST_REQUESTS_PER_CLIENT):
-                events = [usage_event(channel, f"b{client}-{n}-hot{k}", hot)
-                          for k in range(rng.randint(1, 2))]
-                events += [usage_event(channel, f"b{client}-{n}-{k}", rng.choice(OTHERS))
-                           for k in range(rng.randint(1, 4))]
+                events = [
+                    usage_event(channel, f"b{client}-{n}-hot{k}", hot)
+                    for k in range(rng.randint(1, 2))
+                ]
+                events += [
+                    usage_event(channel, f"b{client}-{n}-{k}", rng.choice(OTHERS))
+                    for k in range(rng.randint(1, 4))
+                ]
                 rng.shuffle(events)
                 if rng.random() < 0.3:
                     event = events[0]
@@ -227,8 +253,11 @@ def test_batches_locking_accounts_in_any_order_do_not_deadlock(served: Store) ->
     database = Database(served.url)
     try:
         with database.read() as session:
-            others_after = session.scalar(select(func.count()).select_from(UsageEvent)
-                                          .where(UsageEvent.account_id.in_(OTHERS)))
+            others_after = session.scalar(
+                select(func.count())
+                .select_from(UsageEvent)
+                .where(UsageEvent.account_id.in_(OTHERS))
+            )
         assert others_after - others_before == len(others)
     finally:
         database.dispose()

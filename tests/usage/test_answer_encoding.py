@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -27,8 +27,21 @@ from tollgate.usage.service import UsageInput, answer_of, answer_of_with_json
 
 _reference_json = json.JSONEncoder(separators=(",", ":")).encode
 _FIELDS = (
-    "id", "account_id", "channel", "occurred_at", "list_id", "user_id", "customer_id",
-    "direction", "to", "from_", "duration_seconds", "text", "segments", "count", "category",
+    "id",
+    "account_id",
+    "channel",
+    "occurred_at",
+    "list_id",
+    "user_id",
+    "customer_id",
+    "direction",
+    "to",
+    "from_",
+    "duration_seconds",
+    "text",
+    "segments",
+    "count",
+    "category",
     "allow_debt",
 )
 
@@ -49,9 +62,10 @@ def reference_format_amount(micros: int) -> str:
     return f"{sign}{whole}.{fraction:06d}".rstrip("0")
 
 
-def reference_answer_of(*, event_id, unit, money, quantity, quantity_unit, draws, debt, total,
-                        reserved) -> dict:
-    format_amount = reference_format_amount  # noqa: F811 - the old one, on purpose
+def reference_answer_of(
+    *, event_id, unit, money, quantity, quantity_unit, draws, debt, total, reserved
+) -> dict:
+    format_amount = reference_format_amount
     return {
         "id": event_id,
         "cost": format_amount(money),
@@ -105,8 +119,24 @@ class Skewed(int):
 
 
 AWKWARD_TEXT = [
-    "", '"', "\\", '\\"', "\n\r\t\b\f", "\x00\x01\x1f\x7f", "é", "ß", "日本語", "😀", "👩‍👩‍👧",
-    "\u2028\u2029", "\ud800", "\udfff", "\ufeff", "</script>", "a\"b'c", "+33612345678",
+    "",
+    '"',
+    "\\",
+    '\\"',
+    "\n\r\t\b\f",
+    "\x00\x01\x1f\x7f",
+    "é",
+    "ß",
+    "日本語",
+    "😀",
+    "👩‍👩‍👧",
+    "\u2028\u2029",
+    "\ud800",
+    "\udfff",
+    "\ufeff",
+    "</script>",
+    "a\"b'c",
+    "+33612345678",
 ]
 
 any_text = st.one_of(
@@ -117,13 +147,46 @@ any_text = st.one_of(
 big_int = st.one_of(
     st.integers(),
     st.integers(min_value=-(2**70), max_value=2**70),
-    st.sampled_from([0, 1, -1, MICROS_PER_UNIT, -MICROS_PER_UNIT, MICROS_PER_UNIT - 1,
-                     -MICROS_PER_UNIT + 1, MAX_AMOUNT_MICROS, 2**62, -(2**63), 10**30]),
+    st.sampled_from(
+        [
+            0,
+            1,
+            -1,
+            MICROS_PER_UNIT,
+            -MICROS_PER_UNIT,
+            MICROS_PER_UNIT - 1,
+            -MICROS_PER_UNIT + 1,
+            MAX_AMOUNT_MICROS,
+            2**62,
+            -(2**63),
+            10**30,
+        ]
+    ),
 )
 odd_value = st.one_of(
-    st.sampled_from([True, False, None, 0.5, -0.0, float("inf"), float("nan"), Level.LOW,
-                     Word.HELLO, Decimal("1.5"), b"bytes", (), [], {}, [1, "a", None],
-                     {"k": "v"}, {1: 2}, ("t", 1), object()]),
+    st.sampled_from(
+        [
+            True,
+            False,
+            None,
+            0.5,
+            -0.0,
+            float("inf"),
+            float("nan"),
+            Level.LOW,
+            Word.HELLO,
+            Decimal("1.5"),
+            b"bytes",
+            (),
+            [],
+            {},
+            [1, "a", None],
+            {"k": "v"},
+            {1: 2},
+            ("t", 1),
+            object(),
+        ]
+    ),
     st.builds(Text, any_text),
     st.builds(Number, big_int),
     st.floats(allow_nan=True, allow_infinity=True),
@@ -140,7 +203,7 @@ zones = st.one_of(
         st.sampled_from([0, 0, 0, 30]),
         st.sampled_from([0, 0, 0, 250]),
     ),
-    st.just(timezone.utc),
+    st.just(UTC),
 )
 occurred = st.one_of(
     st.datetimes(timezones=zones),
@@ -156,8 +219,9 @@ usage_inputs = st.builds(
     UsageInput,
     id=maybe_odd(any_text),
     account_id=maybe_odd(any_text),
-    channel=maybe_odd(st.one_of(st.sampled_from(["voice", "sms", "email", "agent_login"]),
-                                any_text)),
+    channel=maybe_odd(
+        st.one_of(st.sampled_from(["voice", "sms", "email", "agent_login"]), any_text)
+    ),
     occurred_at=occurred,
     list_id=maybe_odd(optional_text),
     user_id=maybe_odd(optional_text),
@@ -174,10 +238,16 @@ usage_inputs = st.builds(
 )
 
 REALISTIC = UsageInput(
-    id="evt_01HZX3K9Q7M2N4P6R8T0V2W4Y6", account_id="acct_7f3a9c", channel="voice",
-    occurred_at=datetime(2026, 1, 1, 12, 34, 56, 789000, tzinfo=timezone.utc),
-    list_id="support", user_id="agent-42", direction="outbound", to="+33612345678",
-    from_="+33145678901", duration_seconds=125,
+    id="evt_01HZX3K9Q7M2N4P6R8T0V2W4Y6",
+    account_id="acct_7f3a9c",
+    channel="voice",
+    occurred_at=datetime(2026, 1, 1, 12, 34, 56, 789000, tzinfo=UTC),
+    list_id="support",
+    user_id="agent-42",
+    direction="outbound",
+    to="+33612345678",
+    from_="+33145678901",
+    duration_seconds=125,
 )
 
 # --- fingerprints --------------------------------------------------------------------
@@ -208,8 +278,9 @@ def test_fingerprint_without_the_c_encoder_is_the_reference_digest(event):
 
 
 def test_a_value_json_cannot_hold_fails_as_before():
-    event = UsageInput(id="e", account_id="a", channel="sms", occurred_at=REALISTIC.occurred_at,
-                       text={1.5, 2})  # type: ignore[arg-type]
+    event = UsageInput(
+        id="e", account_id="a", channel="sms", occurred_at=REALISTIC.occurred_at, text={1.5, 2}
+    )  # type: ignore[arg-type]
     assert outcome(event.fingerprint)[:2] == ("raised", TypeError)
     assert outcome(event.fingerprint) == outcome(reference_fingerprint, event)
 
@@ -217,18 +288,20 @@ def test_a_value_json_cannot_hold_fails_as_before():
 def test_a_circular_value_fails_as_before():
     loop: list = []
     loop.append(loop)
-    event = UsageInput(id="e", account_id="a", channel="sms", occurred_at=REALISTIC.occurred_at,
-                       text=loop)  # type: ignore[arg-type]
-    assert outcome(event.fingerprint) == (
-        "raised", ValueError, "Circular reference detected"
-    ) == outcome(reference_fingerprint, event)
+    event = UsageInput(
+        id="e", account_id="a", channel="sms", occurred_at=REALISTIC.occurred_at, text=loop
+    )  # type: ignore[arg-type]
+    assert (
+        outcome(event.fingerprint)
+        == ("raised", ValueError, "Circular reference detected")
+        == outcome(reference_fingerprint, event)
+    )
     # ...and nothing is left behind: the next event is fingerprinted as ever.
     assert REALISTIC.fingerprint() == reference_fingerprint(REALISTIC)
 
 
 def test_an_occurred_at_without_isoformat_fails_as_before():
-    event = UsageInput(id="e", account_id="a", channel="sms",
-                       occurred_at="2026-01-01")  # type: ignore[arg-type]
+    event = UsageInput(id="e", account_id="a", channel="sms", occurred_at="2026-01-01")  # type: ignore[arg-type]
     assert outcome(event.fingerprint)[:2] == ("raised", AttributeError)
     assert outcome(event.fingerprint) == outcome(reference_fingerprint, event)
 
@@ -245,33 +318,43 @@ amounts = st.one_of(big_int, st.integers(-(10**15), 10**15))
 draws = st.builds(Draw, lot_id=st.integers(), unit=any_text, amount=amounts)
 odd_draws = st.builds(
     Draw,
-    lot_id=st.one_of(st.integers(), st.none(), st.builds(Number, st.integers()), st.just(True),
-                     st.just(1.5), any_text),
+    lot_id=st.one_of(
+        st.integers(),
+        st.none(),
+        st.builds(Number, st.integers()),
+        st.just(True),
+        st.just(1.5),
+        any_text,
+    ),
     unit=st.one_of(any_text, st.builds(Text, any_text), st.none(), st.just(Word.HELLO)),
     amount=st.one_of(amounts, st.builds(Number, amounts), st.just(Level.LOW)),
 )
-answer_arguments = st.fixed_dictionaries({
-    "event_id": any_text,
-    "unit": st.one_of(st.sampled_from(["EUR", "USD", "SECONDS"]), any_text),
-    "money": amounts,
-    "quantity": big_int,
-    "quantity_unit": st.one_of(st.sampled_from(["seconds", "segments", "messages"]), any_text),
-    "draws": st.lists(draws, max_size=6),
-    "debt": amounts,
-    "total": amounts,
-    "reserved": amounts,
-})
-odd_answer_arguments = st.fixed_dictionaries({
-    "event_id": maybe_odd(any_text),
-    "unit": maybe_odd(any_text),
-    "money": st.one_of(amounts, st.builds(Number, amounts), st.just(Level.LOW)),
-    "quantity": maybe_odd(big_int),
-    "quantity_unit": maybe_odd(any_text),
-    "draws": st.lists(st.one_of(draws, odd_draws), max_size=4),
-    "debt": st.one_of(amounts, st.builds(Number, amounts)),
-    "total": st.one_of(amounts, st.builds(Number, amounts)),
-    "reserved": st.one_of(amounts, st.builds(Number, amounts)),
-})
+answer_arguments = st.fixed_dictionaries(
+    {
+        "event_id": any_text,
+        "unit": st.one_of(st.sampled_from(["EUR", "USD", "SECONDS"]), any_text),
+        "money": amounts,
+        "quantity": big_int,
+        "quantity_unit": st.one_of(st.sampled_from(["seconds", "segments", "messages"]), any_text),
+        "draws": st.lists(draws, max_size=6),
+        "debt": amounts,
+        "total": amounts,
+        "reserved": amounts,
+    }
+)
+odd_answer_arguments = st.fixed_dictionaries(
+    {
+        "event_id": maybe_odd(any_text),
+        "unit": maybe_odd(any_text),
+        "money": st.one_of(amounts, st.builds(Number, amounts), st.just(Level.LOW)),
+        "quantity": maybe_odd(big_int),
+        "quantity_unit": maybe_odd(any_text),
+        "draws": st.lists(st.one_of(draws, odd_draws), max_size=4),
+        "debt": st.one_of(amounts, st.builds(Number, amounts)),
+        "total": st.one_of(amounts, st.builds(Number, amounts)),
+        "reserved": st.one_of(amounts, st.builds(Number, amounts)),
+    }
+)
 
 
 def reference_answer_and_json(**arguments):
@@ -308,9 +391,15 @@ def test_answer_json_of_odd_values_is_the_generic_encoding(arguments):
 
 def test_a_realistic_answer():
     arguments = {
-        "event_id": REALISTIC.id, "unit": "EUR", "money": 29_400, "quantity": 180,
-        "quantity_unit": "seconds", "draws": [Draw(101, "EUR", 20_000), Draw(102, "EUR", 9_400)],
-        "debt": 0, "total": 48_970_600, "reserved": 1_500_000,
+        "event_id": REALISTIC.id,
+        "unit": "EUR",
+        "money": 29_400,
+        "quantity": 180,
+        "quantity_unit": "seconds",
+        "draws": [Draw(101, "EUR", 20_000), Draw(102, "EUR", 9_400)],
+        "debt": 0,
+        "total": 48_970_600,
+        "reserved": 1_500_000,
     }
     answer, text = answer_of_with_json(**arguments)
     assert text == (
@@ -323,18 +412,32 @@ def test_a_realistic_answer():
 
 
 def test_an_answer_with_unicode_and_no_draws():
-    check_answer({
-        "event_id": 'é"\\\n😀\ud800', "unit": "€", "money": -1, "quantity": -(10**40),
-        "quantity_unit": "\x00", "draws": [], "debt": 10**40, "total": 0, "reserved": 10**25,
-    })
+    check_answer(
+        {
+            "event_id": 'é"\\\n😀\ud800',
+            "unit": "€",
+            "money": -1,
+            "quantity": -(10**40),
+            "quantity_unit": "\x00",
+            "draws": [],
+            "debt": 10**40,
+            "total": 0,
+            "reserved": 10**25,
+        }
+    )
 
 
 # --- format_amount -------------------------------------------------------------------
 
 
 @settings(max_examples=3000)
-@given(st.one_of(big_int, st.integers(-(10**8), 10**8),
-                 st.integers(-(10**6), 10**6).map(lambda n: n * MICROS_PER_UNIT)))
+@given(
+    st.one_of(
+        big_int,
+        st.integers(-(10**8), 10**8),
+        st.integers(-(10**6), 10**6).map(lambda n: n * MICROS_PER_UNIT),
+    )
+)
 def test_format_amount_is_the_reference(micros):
     assert format_amount(micros) == reference_format_amount(micros)
 

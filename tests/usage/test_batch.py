@@ -167,12 +167,14 @@ class TestBatch:
         grant(client, "globex", "1")
         clock.advance(days=2)
 
-        results = post_batch(
-            client, [sms("s1"), call("c1", 61, account_id="globex"), sms("s2")]
-        )["results"]
+        results = post_batch(client, [sms("s1"), call("c1", 61, account_id="globex"), sms("s2")])[
+            "results"
+        ]
 
         assert [outcome(r) for r in results] == [
-            ("s1", "0.0079"), ("c1", "0.028"), ("s2", "0.0079")
+            ("s1", "0.0079"),
+            ("c1", "0.028"),
+            ("s2", "0.0079"),
         ]
         assert balance(client, acme)["total"] == "0.9842"
         assert balance(client, "globex")["total"] == "0.972"
@@ -291,10 +293,18 @@ class TestRecorderInsideATransaction:
         with database.write() as session:
             account = session.get(Account, acme)
             ledger.grant(session, account, amount=parse_amount("1"), source="purchase", now=now)
-            (answer,) = UsageRecorder(session, now=now).record([
-                UsageInput(id="s1", account_id=acme, channel="sms", occurred_at=now,
-                           to="+33612345678", text="Your code is 1234"),
-            ])
+            (answer,) = UsageRecorder(session, now=now).record(
+                [
+                    UsageInput(
+                        id="s1",
+                        account_id=acme,
+                        channel="sms",
+                        occurred_at=now,
+                        to="+33612345678",
+                        text="Your code is 1234",
+                    ),
+                ]
+            )
             # And the ORM, after it, sees what the recorder wrote.
             assert ledger.balance_view(session, session.get(Account, acme)).total == 992_100
 

@@ -23,8 +23,11 @@ def runtime(request: Request) -> Runtime:
 # Makes a create safe to retry: the same key answers the first answer and does nothing.
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", max_length=255,
-           description="Retrying with the same key answers the first answer and does nothing"),
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retrying with the same key answers the first answer and does nothing",
+    ),
 ]
 
 
@@ -33,7 +36,9 @@ def idempotent_response(answer: Any, replayed: bool, status_code: int = 201) -> 
     return JSONResponse(answer, status_code=status_code, headers=headers)
 
 
-def lock_owner(session: Any, load: Callable[[Any, str], E], entity_id: str, now: datetime) -> tuple[Account, E]:
+def lock_owner(
+    session: Any, load: Callable[[Any, str], E], entity_id: str, now: datetime
+) -> tuple[Account, E]:
     """Lock the account that owns a reservation or authorization, then re-read it under
     the lock: a concurrent request may have ended it meanwhile."""
     account = lock_account(session, load(session, entity_id).account_id, now=now)

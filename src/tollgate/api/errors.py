@@ -25,7 +25,9 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, headers: dict | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "message": message}}, status_code=status, headers=headers
     )
@@ -87,15 +89,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if any(error.get("type") == "json_invalid" for error in errors):
             return error_response(400, "malformed_json", "the request body is not valid JSON")
         if any(
-            error.get("type") == "model_attributes_type" and tuple(error.get("loc", ())) == ("body",)
+            error.get("type") == "model_attributes_type"
+            and tuple(error.get("loc", ())) == ("body",)
             for error in errors
         ) or any(
             error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",)
             for error in errors
         ):
-            return error_response(
-                422, "invalid_request", "the request body must be a JSON object"
-            )
+            return error_response(422, "invalid_request", "the request body must be a JSON object")
         described = describe_validation_error(errors)
         return error_response(422, described["code"], described["message"])
 

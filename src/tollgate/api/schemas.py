@@ -180,7 +180,6 @@ class ReservationCapture(Request):
     amount: Amount
 
 
-
 EventId = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 Reference = Annotated[StrictStr, Field(min_length=1, max_length=128)]
 Direction = Literal["outbound", "inbound"]

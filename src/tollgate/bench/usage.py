@@ -53,8 +53,8 @@ from tollgate.errors import TollgateError
 from tollgate.money import parse_amount
 from tollgate.rating.rater import number_facts
 from tollgate.rating.service import put_price_list
-from tollgate.usage.models import UsageEvent
 from tollgate.rawsql import RawSQL
+from tollgate.usage.models import UsageEvent
 from tollgate.usage.recorder import UsageRecorder
 from tollgate.usage.service import MICROS, SECONDS, UsageInput
 
@@ -105,16 +105,79 @@ NUMBER_KINDS = (
 LISTS = ("support", "marketing")
 
 _WORDS = (
-    "your", "order", "has", "shipped", "and", "will", "arrive", "tomorrow", "between", "9",
-    "and", "12", "reply", "STOP", "to", "opt", "out", "code", "verification", "appointment",
-    "confirmed", "with", "Dr", "Smith", "at", "the", "clinic", "on", "Monday", "please", "call",
-    "us", "back", "if", "you", "need", "to", "reschedule", "thanks", "for", "your", "payment",
-    "of", "the", "invoice", "balance", "is", "due", "delivery", "driver", "is", "on", "the",
-    "way", "track", "parcel", "here",
+    "your",
+    "order",
+    "has",
+    "shipped",
+    "and",
+    "will",
+    "arrive",
+    "tomorrow",
+    "between",
+    "9",
+    "and",
+    "12",
+    "reply",
+    "STOP",
+    "to",
+    "opt",
+    "out",
+    "code",
+    "verification",
+    "appointment",
+    "confirmed",
+    "with",
+    "Dr",
+    "Smith",
+    "at",
+    "the",
+    "clinic",
+    "on",
+    "Monday",
+    "please",
+    "call",
+    "us",
+    "back",
+    "if",
+    "you",
+    "need",
+    "to",
+    "reschedule",
+    "thanks",
+    "for",
+    "your",
+    "payment",
+    "of",
+    "the",
+    "invoice",
+    "balance",
+    "is",
+    "due",
+    "delivery",
+    "driver",
+    "is",
+    "on",
+    "the",
+    "way",
+    "track",
+    "parcel",
+    "here",
 )
 _GSM_EXTENSION = ("€", "[ref]", "{id}", "~", "^", "|", "\\", "€5", "[1/2]")
-_ACCENTED = ("ça", "être", "garçon", "łódź", "Győr", "şehir", "žena", "čaj", "ñandú", "œuvre",
-             "привет", "Ελλάδα")
+_ACCENTED = (
+    "ça",
+    "être",
+    "garçon",
+    "łódź",
+    "Győr",
+    "şehir",
+    "žena",
+    "čaj",
+    "ñandú",
+    "œuvre",
+    "привет",
+    "Ελλάδα",
+)
 _EMOJI = ("😀", "👍", "👍🏽", "🎉", "❤️", "👨‍👩‍👧", "🇫🇷", "🙏🏻", "✅", "🚚")
 
 
@@ -187,7 +250,9 @@ def main(
     if events < 1 or accounts < 1 or numbers < 1:
         raise BenchError("--events, --accounts and --numbers must be at least 1")
     if not 1 <= batch <= 1000:
-        raise BenchError(f"--batch must be between 1 and 1000 (the API's largest batch), got {batch}")
+        raise BenchError(
+            f"--batch must be between 1 and 1000 (the API's largest batch), got {batch}"
+        )
     rng = random.Random(seed)
     with _fresh_store(store, database_url, say) as database:
         started = time.perf_counter()
@@ -196,22 +261,30 @@ def main(
 
         started = time.perf_counter()
         pool = NumberPool.generate(rng, numbers)
-        say(f"generated {len(pool.outbound):,} distinct valid numbers in "
-            f"{len(pool.regions)} countries in {time.perf_counter() - started:.1f} s")
+        say(
+            f"generated {len(pool.outbound):,} distinct valid numbers in "
+            f"{len(pool.regions)} countries in {time.perf_counter() - started:.1f} s"
+        )
 
         seeding = rng.getstate()
         started = time.perf_counter()
         customers = seed_store(database, rng, pool, accounts=accounts, events=events)
-        say(f"seeded the price list and {len(customers):,} accounts in "
-            f"{time.perf_counter() - started:.1f} s")
+        say(
+            f"seeded the price list and {len(customers):,} accounts in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
 
         started = time.perf_counter()
         inputs = generate_events(rng, customers, pool, events)
         mix = Counter(event.channel for event in inputs)
         used = len({event.to for event in inputs if event.to and event.direction != "inbound"})
-        say(f"generated {len(inputs):,} events in {time.perf_counter() - started:.1f} s: "
-            + ", ".join(f"{channel} {count / len(inputs):.0%}" for channel, count in mix.most_common())
-            + f"; {used:,} distinct numbers called")
+        say(
+            f"generated {len(inputs):,} events in {time.perf_counter() - started:.1f} s: "
+            + ", ".join(
+                f"{channel} {count / len(inputs):.0%}" for channel, count in mix.most_common()
+            )
+            + f"; {used:,} distinct numbers called"
+        )
 
         # The benchmark's own inputs stay alive for the whole run, which a server's
         # requests do not: keep the garbage collector from scanning them again and again.
@@ -221,17 +294,21 @@ def main(
             writes: list[list[tuple]] = []
             errors, codes, seconds, cpu = _record(database, inputs, batch, say, profile, writes)
             cpu = max(cpu, 1e-6)
-            say(f"recorded {len(inputs):,} events in {seconds:.2f} s "
+            say(
+                f"recorded {len(inputs):,} events in {seconds:.2f} s "
                 f"({len(inputs) / seconds:,.0f}/s; {len(inputs) / cpu:,.0f}/s of this process's "
-                f"CPU time), {errors} refused" + (f": {dict(codes)}" if codes else ""))
+                f"CPU time), {errors} refused" + (f": {dict(codes)}" if codes else "")
+            )
 
             rows = _recorded_rows(database, inputs)
             baseline_seconds, baseline_cpu = _baseline(database, rows, batch, say)
             baseline_cpu = max(baseline_cpu, 1e-6)
-            say(f"baseline: inserted {len(rows):,} rows in {baseline_seconds:.2f} s "
+            say(
+                f"baseline: inserted {len(rows):,} rows in {baseline_seconds:.2f} s "
                 f"({len(rows) / baseline_seconds:,.0f}/s; {len(rows) / baseline_cpu:,.0f}/s of "
                 f"this process's CPU time); load average {os.getloadavg()[0]:.1f} on "
-                f"{os.cpu_count()} CPUs")
+                f"{os.cpu_count()} CPUs"
+            )
         finally:
             gc.unfreeze()
 
@@ -250,9 +327,17 @@ def main(
                 # was missed.
                 problems += [f"floor store: {p}" for p in _check(database, say)]
     result = BenchResult(
-        store=store, batch=batch, events=len(inputs), errors=errors, error_codes=codes,
-        seconds=seconds, baseline_rows=len(rows), baseline_seconds=baseline_seconds,
-        distinct_numbers=used, problems=problems, floor_seconds=floor_seconds,
+        store=store,
+        batch=batch,
+        events=len(inputs),
+        errors=errors,
+        error_codes=codes,
+        seconds=seconds,
+        baseline_rows=len(rows),
+        baseline_seconds=baseline_seconds,
+        distinct_numbers=used,
+        problems=problems,
+        floor_seconds=floor_seconds,
     )
     print(result.line(), file=out, flush=True)
     return result
@@ -271,13 +356,17 @@ def postgres_server_url(database_url: str | None) -> str:
     if database_url:
         candidates = [("--database-url", database_url)]
     else:
-        candidates = [(name, os.environ.get(name, "")) for name in
-                      ("TOLLGATE_DATABASE_URL", "TOLLGATE_TEST_POSTGRES_URL")]
+        candidates = [
+            (name, os.environ.get(name, ""))
+            for name in ("TOLLGATE_DATABASE_URL", "TOLLGATE_TEST_POSTGRES_URL")
+        ]
     for name, url in candidates:
         if url and make_url(url).get_backend_name() == "postgresql":
             return url
         if name == "--database-url":
-            raise BenchError(f"--database-url must be a PostgreSQL URL for --store postgres, got {url!r}")
+            raise BenchError(
+                f"--database-url must be a PostgreSQL URL for --store postgres, got {url!r}"
+            )
     raise BenchError(
         "--store postgres needs a server: pass --database-url "
         "postgresql+psycopg://USER:PASSWORD@HOST:5432/ (or set $TOLLGATE_DATABASE_URL); "
@@ -378,20 +467,46 @@ def price_rows() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for country, _, mobile, fixed, sms, increment in COUNTRIES:
         for number_type, price in (("mobile", mobile), ("fixed", fixed), ("toll_free", "0")):
-            rows.append({"channel": "voice", "direction": "outbound", "destination": country,
-                         "number_type": number_type, "price": price, "increment": increment})
+            rows.append(
+                {
+                    "channel": "voice",
+                    "direction": "outbound",
+                    "destination": country,
+                    "number_type": number_type,
+                    "price": price,
+                    "increment": increment,
+                }
+            )
         rows.append({"channel": "sms", "destination": country, "price": sms})
     rows += [
         {"channel": "voice", "direction": "outbound", "price": "0.014", "increment": "60/60"},
-        {"channel": "voice", "direction": "outbound", "destination": "+4420",
-         "number_type": "fixed", "price": "0.010", "connect_fee": "0.05"},
-        {"channel": "voice", "direction": "outbound", "destination": "+3361",
-         "price": "0.016", "increment": "1/1", "connect_fee": "0.01"},
+        {
+            "channel": "voice",
+            "direction": "outbound",
+            "destination": "+4420",
+            "number_type": "fixed",
+            "price": "0.010",
+            "connect_fee": "0.05",
+        },
+        {
+            "channel": "voice",
+            "direction": "outbound",
+            "destination": "+3361",
+            "price": "0.016",
+            "increment": "1/1",
+            "connect_fee": "0.01",
+        },
         {"channel": "voice", "direction": "inbound", "price": "0.0085"},
         {"channel": "voice", "direction": "inbound", "number_type": "mobile", "price": "0.0100"},
         {"channel": "voice", "direction": "inbound", "number_type": "toll_free", "price": "0.022"},
-        {"channel": "voice", "direction": "inbound", "destination": "US",
-         "number_type": "toll_free", "price": "0.013", "increment": "6/6"},
+        {
+            "channel": "voice",
+            "direction": "inbound",
+            "destination": "US",
+            "number_type": "toll_free",
+            "price": "0.013",
+            "increment": "6/6",
+        },
         {"channel": "sms", "price": "0.0079"},
         {"channel": "sms", "destination": "+4475", "price": "0.0390"},
         {"channel": "email", "price": "0.675", "per": 1000},
@@ -418,8 +533,14 @@ def seed_store(
 ) -> list[Customer]:
     """The price list and ``accounts`` accounts with enough credit for their events."""
     with database.write() as session:
-        put_price_list(session, "default", unit="EUR", rows=price_rows(), now=NOW,
-                       effective_from=NOW - timedelta(days=30))
+        put_price_list(
+            session,
+            "default",
+            unit="EUR",
+            rows=price_rows(),
+            now=NOW,
+            effective_from=NOW - timedelta(days=30),
+        )
     per_account = max(1, events // accounts)
     customers: list[Customer] = []
     for start in range(0, accounts, 100):
@@ -432,28 +553,64 @@ def seed_store(
 def _seed_account(session, rng: random.Random, pool: NumberPool, index: int, per_account: int):
     country, timezone, *_ = rng.choice(COUNTRIES)
     account = create_account(
-        session, account_id=f"acct-{index:04d}", name=f"Customer {index}", unit="EUR",
-        timezone=timezone, country=country, now=NOW - timedelta(days=60),
+        session,
+        account_id=f"acct-{index:04d}",
+        name=f"Customer {index}",
+        unit="EUR",
+        timezone=timezone,
+        country=country,
+        now=NOW - timedelta(days=60),
     )
-    ledger.grant(session, account, amount=parse_amount(str(per_account * 4 + 100)),
-                 source="purchase", expires_at=NOW + timedelta(days=730), now=NOW,
-                 memo="credit pack")
-    ledger.grant(session, account, amount=parse_amount("20"), source="grant", priority=50,
-                 expires_at=NOW + timedelta(days=21), now=NOW, memo="welcome credit")
+    ledger.grant(
+        session,
+        account,
+        amount=parse_amount(str(per_account * 4 + 100)),
+        source="purchase",
+        expires_at=NOW + timedelta(days=730),
+        now=NOW,
+        memo="credit pack",
+    )
+    ledger.grant(
+        session,
+        account,
+        amount=parse_amount("20"),
+        source="grant",
+        priority=50,
+        expires_at=NOW + timedelta(days=21),
+        now=NOW,
+        memo="welcome credit",
+    )
     if rng.random() < 0.2:
-        ledger.grant(session, account, amount=parse_amount("10"), source="bundle",
-                     applies_to=["sms"], expires_at=NOW + timedelta(days=30), now=NOW,
-                     memo="SMS bundle")
+        ledger.grant(
+            session,
+            account,
+            amount=parse_amount("10"),
+            source="bundle",
+            applies_to=["sms"],
+            expires_at=NOW + timedelta(days=30),
+            now=NOW,
+            memo="SMS bundle",
+        )
     if rng.random() < 0.3:
-        ledger.grant(session, account, amount=18_000 * MICROS, unit=SECONDS,
-                     source="plan_allowance", applies_to=["voice"],
-                     expires_at=NOW + timedelta(days=30), now=NOW, memo="300 plan minutes")
+        ledger.grant(
+            session,
+            account,
+            amount=18_000 * MICROS,
+            unit=SECONDS,
+            source="plan_allowance",
+            applies_to=["voice"],
+            expires_at=NOW + timedelta(days=30),
+            now=NOW,
+            memo="300 plan minutes",
+        )
     has_lists = rng.random() < 0.3
     if has_lists:
-        ledger.set_allocation(session, account, "support",
-                              parse_amount(str(per_account + 30)), now=NOW)
-        ledger.set_allocation(session, account, "marketing",
-                              parse_amount(str(per_account // 2 + 30)), now=NOW)
+        ledger.set_allocation(
+            session, account, "support", parse_amount(str(per_account + 30)), now=NOW
+        )
+        ledger.set_allocation(
+            session, account, "marketing", parse_amount(str(per_account // 2 + 30)), now=NOW
+        )
     own = [rng.choice(pool.by_kind.get((country, "fixed")) or pool.outbound)]
     if rng.random() < 0.35 and pool.by_kind.get((country, "toll_free")):
         own.append(rng.choice(pool.by_kind[(country, "toll_free")]))
@@ -490,21 +647,35 @@ def generate_events(
         if draw < 0.50:
             event = UsageInput(channel="sms", to=next(called), text=sms_text(rng), **common)
         elif draw < 0.80:
-            duration = 0 if rng.random() < 0.12 else min(3600, max(1, int(rng.lognormvariate(4.3, 1.0))))
+            duration = (
+                0 if rng.random() < 0.12 else min(3600, max(1, int(rng.lognormvariate(4.3, 1.0))))
+            )
             if rng.random() < 0.6:
-                event = UsageInput(channel="voice", direction="outbound", to=next(called),
-                                   duration_seconds=duration, **common)
+                event = UsageInput(
+                    channel="voice",
+                    direction="outbound",
+                    to=next(called),
+                    duration_seconds=duration,
+                    **common,
+                )
             else:
-                event = UsageInput(channel="voice", direction="inbound",
-                                   to=rng.choice(customer.own_numbers), from_=next(called),
-                                   duration_seconds=duration, **common)
+                event = UsageInput(
+                    channel="voice",
+                    direction="inbound",
+                    to=rng.choice(customer.own_numbers),
+                    from_=next(called),
+                    duration_seconds=duration,
+                    **common,
+                )
         elif draw < 0.95:
             bulk = rng.random() < 0.3
-            event = UsageInput(channel="email", count=rng.randint(2, 5000) if bulk else None,
-                               **common)
+            event = UsageInput(
+                channel="email", count=rng.randint(2, 5000) if bulk else None, **common
+            )
         else:
-            event = UsageInput(channel="agent_login",
-                               user_id=f"agent-{rng.randrange(customer.agents)}", **common)
+            event = UsageInput(
+                channel="agent_login", user_id=f"agent-{rng.randrange(customer.agents)}", **common
+            )
         events.append(event)
     return events
 
@@ -530,7 +701,7 @@ def sms_text(rng: random.Random) -> str:
     text_ = " ".join(words)[:length]
     if extras and not any(extra in text_ for extra in extras):
         extra = rng.choice(extras)
-        text_ = extra + text_[len(extra):]
+        text_ = extra + text_[len(extra) :]
     return text_
 
 
@@ -538,8 +709,12 @@ def sms_text(rng: random.Random) -> str:
 
 
 def _record(
-    database: Database, inputs: list[UsageInput], batch: int, say: Progress,
-    profile: Path | None, writes: list[list[tuple]],
+    database: Database,
+    inputs: list[UsageInput],
+    batch: int,
+    say: Progress,
+    profile: Path | None,
+    writes: list[list[tuple]],
 ) -> tuple[int, Counter[str], float, float]:
     """Record the events, batch by batch; ``writes`` gets each batch's writes."""
     recorder = _logging_recorder(writes)
@@ -548,15 +723,17 @@ def _record(
     codes: Counter[str] = Counter()
     report_every = max(1, len(inputs) // batch // 10)
     profiler = cProfile.Profile() if profile else None
-    say(f"recording {len(inputs):,} events in batches of {batch}"
-        + (" under cProfile (slower)" if profiler else ""))
+    say(
+        f"recording {len(inputs):,} events in batches of {batch}"
+        + (" under cProfile (slower)" if profiler else "")
+    )
     if profiler:
         profiler.enable()
     started, cpu_started = time.perf_counter(), time.process_time()
     for number, start in enumerate(range(0, len(inputs), batch), 1):
         with database.write() as session:
             writes.append([])
-            results = recorder(session, now=NOW).record(inputs[start:start + batch])
+            results = recorder(session, now=NOW).record(inputs[start : start + batch])
         for result in results:
             if isinstance(result, TollgateError):
                 errors += 1
@@ -596,10 +773,13 @@ def _logging_recorder(writes: list[list[tuple]]) -> type[UsageRecorder]:
 
 def _floor(database: Database, writes: list[list[tuple]], say: Progress) -> float:
     """Replay each batch's writes in one transaction; the seconds it took."""
-    count = sum(len(rows) for batch in writes for (_, table, *_, rows) in batch
-                if table == "usage_events")
-    say(f"floor: replaying the recorder's own writes for {count:,} events, one transaction "
-        f"per batch, with no reads, rating or ledger logic")
+    count = sum(
+        len(rows) for batch in writes for (_, table, *_, rows) in batch if table == "usage_events"
+    )
+    say(
+        f"floor: replaying the recorder's own writes for {count:,} events, one transaction "
+        f"per batch, with no reads, rating or ledger logic"
+    )
     started = time.perf_counter()
     for batch in writes:
         with database.write() as session:
@@ -607,16 +787,20 @@ def _floor(database: Database, writes: list[list[tuple]], say: Progress) -> floa
             for operation, *arguments in batch:
                 getattr(sql, operation)(*arguments)
     seconds = time.perf_counter() - started
-    say(f"floor: {count / seconds:,.0f} events/s ({seconds:.2f} s): the most the recorder "
-        f"could reach on this store and machine if everything but its writes cost nothing")
+    say(
+        f"floor: {count / seconds:,.0f} events/s ({seconds:.2f} s): the most the recorder "
+        f"could reach on this store and machine if everything but its writes cost nothing"
+    )
     return seconds
 
 
 def _recorded_rows(database: Database, inputs: list[UsageInput]) -> list[tuple]:
     """The rows the recorder wrote, as the driver returns them, in the order of the events."""
     with database.read() as session:
-        found = {(row[0], row[1]): row
-                 for row in RawSQL(session).select(f"SELECT {_COLUMNS} FROM usage_events")}
+        found = {
+            (row[0], row[1]): row
+            for row in RawSQL(session).select(f"SELECT {_COLUMNS} FROM usage_events")
+        }
     return [found[key] for key in ((e.account_id, e.id) for e in inputs) if key in found]
 
 
@@ -633,7 +817,9 @@ def _baseline_table(database: Database) -> Table:
     return table
 
 
-def _baseline(database: Database, rows: list[tuple], batch: int, say: Progress) -> tuple[float, float]:
+def _baseline(
+    database: Database, rows: list[tuple], batch: int, say: Progress
+) -> tuple[float, float]:
     """The same rows inserted with the driver's own ``executemany``, one commit per batch.
 
     No SQLAlchemy in the loop: the fastest plain way to store one row per event,
@@ -644,12 +830,14 @@ def _baseline(database: Database, rows: list[tuple], batch: int, say: Progress) 
     _baseline_table(database)
     placeholders = ", ".join("?" * len(UsageEvent.__table__.columns))
     statement = f"INSERT INTO {BASELINE_TABLE} ({_COLUMNS}) VALUES ({placeholders})"
-    say(f"baseline: inserting the same {len(rows):,} rows, one driver executemany and "
-        f"commit per batch of {batch}")
+    say(
+        f"baseline: inserting the same {len(rows):,} rows, one driver executemany and "
+        f"commit per batch of {batch}"
+    )
     started, cpu_started = time.perf_counter(), time.process_time()
     for start in range(0, len(rows), batch):
         with database.write() as session:
-            RawSQL(session).execute_many(statement, rows[start:start + batch])
+            RawSQL(session).execute_many(statement, rows[start : start + batch])
     return time.perf_counter() - started, time.process_time() - cpu_started
 
 
@@ -664,7 +852,9 @@ def _check(database: Database, say: Progress) -> list[str]:
     problems: list[str] = []
     with database.read() as session:
         for account_id in session.scalars(select(Account.id).order_by(Account.id)):
-            problems += [f"{account_id}: {p}" for p in check_invariants(session, account_id, now=NOW)]
+            problems += [
+                f"{account_id}: {p}" for p in check_invariants(session, account_id, now=NOW)
+            ]
         if total := journal_total(session):
             problems.append(f"the journal's postings sum to {total}, not zero")
     say(f"ledger check: {len(problems)} problems")

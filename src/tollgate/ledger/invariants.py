@@ -23,7 +23,9 @@ from tollgate.ledger.models import (
 )
 
 
-def check_invariants(session: Session, account_id: str, *, now: datetime | None = None) -> list[str]:
+def check_invariants(
+    session: Session, account_id: str, *, now: datetime | None = None
+) -> list[str]:
     """Return every violated invariant for the account (an empty list when all hold).
 
     With ``now``, also checks that no lot past its expiry still has unreserved
@@ -91,7 +93,9 @@ def check_invariants(session: Session, account_id: str, *, now: datetime | None 
         if reservation.status == "held":
             held_by_bucket[(reservation.unit, reservation.bucket_list_id)] += reservation.held
         elif reservation.held:
-            problems.append(f"reservation {reservation.id} is {reservation.status} but holds credit")
+            problems.append(
+                f"reservation {reservation.id} is {reservation.status} but holds credit"
+            )
         if held_by_reservation.get(reservation.id, 0) != reservation.held:
             problems.append(f"reservation {reservation.id}: held {reservation.held} != its holds")
     for bucket in buckets:

@@ -73,9 +73,7 @@ def lock_account(session: Session, account_id: str, *, now: datetime) -> Account
     PostgreSQL the account row is locked, which serialises every writer of the
     account while leaving other accounts free.
     """
-    stmt = select(Account).where(Account.id == account_id).execution_options(
-        populate_existing=True
-    )
+    stmt = select(Account).where(Account.id == account_id).execution_options(populate_existing=True)
     if session.get_bind().dialect.name != "sqlite":
         stmt = stmt.with_for_update()
     account = session.scalar(stmt)
@@ -85,7 +83,9 @@ def lock_account(session: Session, account_id: str, *, now: datetime) -> Account
     return account
 
 
-def lock_accounts(session: Session, account_ids: Iterable[str], *, now: datetime) -> dict[str, Account]:
+def lock_accounts(
+    session: Session, account_ids: Iterable[str], *, now: datetime
+) -> dict[str, Account]:
     """Lock several accounts at once, always in id order (so that two transactions
     locking overlapping sets cannot deadlock), and settle each. Missing ids are absent
     from the answer."""
@@ -94,7 +94,7 @@ def lock_accounts(session: Session, account_ids: Iterable[str], *, now: datetime
     for start in range(0, len(ids), 500):
         stmt = (
             select(Account)
-            .where(Account.id.in_(ids[start:start + 500]))
+            .where(Account.id.in_(ids[start : start + 500]))
             .order_by(Account.id)
             .execution_options(populate_existing=True)
         )
@@ -252,7 +252,9 @@ def available_for(
     """What a charge for ``list_id`` and ``tag`` could spend now: it must fit both the
     paying bucket and the applicable lots."""
     if list_id and unit == account.unit:
-        bucket = _bucket(session, account.id, unit, list_id) or _bucket(session, account.id, unit, POOL)
+        bucket = _bucket(session, account.id, unit, list_id) or _bucket(
+            session, account.id, unit, POOL
+        )
     else:
         bucket = _bucket(session, account.id, unit, POOL)
     if bucket is None or bucket.available <= 0:
@@ -260,7 +262,9 @@ def available_for(
     return min(bucket.available, spendable(open_lots(session, account.id, unit), tag, now))
 
 
-def plan_draw(lots: Sequence[Lot], amount: int, tag: str | None, now: datetime) -> list[tuple[Lot, int]]:
+def plan_draw(
+    lots: Sequence[Lot], amount: int, tag: str | None, now: datetime
+) -> list[tuple[Lot, int]]:
     """Take ``amount`` from the lots in draw-down order; the caller checked it fits."""
     plan: list[tuple[Lot, int]] = []
     left = amount
@@ -350,8 +354,9 @@ def grant(
     tags = ",".join(sorted(set(applies_to))) if applies_to else None
     pool = pool_bucket(session, account, unit)
     if pool.balance + amount > MAX_BALANCE_MICROS:
-        raise InvalidRequest("this grant would exceed the largest balance an account may hold",
-                             code="balance_limit")
+        raise InvalidRequest(
+            "this grant would exceed the largest balance an account may hold", code="balance_limit"
+        )
 
     # Only credit that may pay for anything settles debt: debt is money owed for
     # usage of any kind.
@@ -375,8 +380,9 @@ def grant(
         (pool.ledger_account, unit, amount - settles, lot.id),
         (DEBT, unit, settles, None),
     ]
-    post_entry(session, account, "grant", legs, now=now, reference=reference or f"lot:{lot.id}",
-               memo=memo)
+    post_entry(
+        session, account, "grant", legs, now=now, reference=reference or f"lot:{lot.id}", memo=memo
+    )
     pool.balance += amount - settles
     if settles:
         account.debt -= settles
@@ -415,14 +421,19 @@ def set_allocation(
             code="allocation_below_reserved",
         )
     if allocation is None:
-        allocation = Bucket(account_id=account.id, unit=unit, list_id=list_id, balance=0, reserved=0)
+        allocation = Bucket(
+            account_id=account.id, unit=unit, list_id=list_id, balance=0, reserved=0
+        )
         session.add(allocation)
     if delta:
         post_entry(
             session,
             account,
             "allocation",
-            [(pool.ledger_account, unit, -delta, None), (allocation.ledger_account, unit, delta, None)],
+            [
+                (pool.ledger_account, unit, -delta, None),
+                (allocation.ledger_account, unit, delta, None),
+            ],
             now=now,
             reference=f"list:{list_id}",
         )
@@ -484,7 +495,9 @@ def refuse_if_blocked(account: Account) -> None:
         )
 
 
-def insufficient_credit(bucket: Bucket, lots_available: int, amount: int, unit: str) -> InsufficientCredit:
+def insufficient_credit(
+    bucket: Bucket, lots_available: int, amount: int, unit: str
+) -> InsufficientCredit:
     where = "the unassigned pool" if bucket.list_id == POOL else f"list {bucket.list_id!r}"
     available = min(bucket.available, lots_available)
     return InsufficientCredit(
@@ -535,8 +548,9 @@ def reserve(
     for lot, take in plan_draw(lots, amount, tag, now):
         lot.reserved += take
         session.add(
-            ReservationHold(reservation_id=reservation.id, lot_id=lot.id, account_id=account.id,
-                            amount=take)
+            ReservationHold(
+                reservation_id=reservation.id, lot_id=lot.id, account_id=account.id, amount=take
+            )
         )
     bucket.reserved += amount
     _note_due(account, expires_at)
@@ -591,8 +605,14 @@ def capture(
     if amount < 0:
         raise InvalidRequest("amount must not be negative", code="invalid_amount")
     return _finish_reservation(
-        session, account, reservation, amount, status="captured", now=now,
-        counterparty=counterparty, reference=reference,
+        session,
+        account,
+        reservation,
+        amount,
+        status="captured",
+        now=now,
+        counterparty=counterparty,
+        reference=reference,
     )
 
 
@@ -632,9 +652,18 @@ def _finish_reservation(
             )
         )
     )
-    held_lots = {lot.id: lot for lot in session.scalars(
-        select(Lot).where(Lot.id.in_([h.lot_id for h in holds]), Lot.account_id == account.id)
-    )} if holds else {}
+    held_lots = (
+        {
+            lot.id: lot
+            for lot in session.scalars(
+                select(Lot).where(
+                    Lot.id.in_([h.lot_id for h in holds]), Lot.account_id == account.id
+                )
+            )
+        }
+        if holds
+        else {}
+    )
     holds.sort(key=lambda h: draw_down_key(held_lots[h.lot_id]))
 
     excess = max(0, amount - reservation.held)
@@ -684,13 +713,21 @@ def _finish_reservation(
     result = ChargeResult(draws=merge_draws(draws), amount=amount)
     if amount:
         charge_legs.append((counterparty or revenue_account(reservation.tag), unit, amount, None))
-        entry = post_entry(session, account, "capture", charge_legs, now=now,
-                           reference=reference or reservation.id)
+        entry = post_entry(
+            session, account, "capture", charge_legs, now=now, reference=reference or reservation.id
+        )
         result.entry_id = entry.id
     if broken:
         breakage_legs.append((BREAKAGE, unit, broken, None))
-        post_entry(session, account, "expiry", breakage_legs, now=now, reference=reservation.id,
-                   memo=f"held part of an expired lot, {status} at {at.isoformat()}")
+        post_entry(
+            session,
+            account,
+            "expiry",
+            breakage_legs,
+            now=now,
+            reference=reservation.id,
+            memo=f"held part of an expired lot, {status} at {at.isoformat()}",
+        )
     session.flush()
     return result
 
@@ -704,7 +741,9 @@ def merge_draws(draws: list[Draw]) -> list[Draw]:
     merged: dict[int, Draw] = {}
     for draw in draws:
         prior = merged.get(draw.lot_id)
-        merged[draw.lot_id] = Draw(draw.lot_id, draw.unit, draw.amount + (prior.amount if prior else 0))
+        merged[draw.lot_id] = Draw(
+            draw.lot_id, draw.unit, draw.amount + (prior.amount if prior else 0)
+        )
     return list(merged.values())
 
 
@@ -764,7 +803,9 @@ def charge(
 # --- expiry -------------------------------------------------------------------------
 
 
-def _expire_lot(session: Session, account: Account, lot: Lot, *, at: datetime, now: datetime) -> int:
+def _expire_lot(
+    session: Session, account: Account, lot: Lot, *, at: datetime, now: datetime
+) -> int:
     """Remove a lot's unreserved remainder: pool first, then lists pro rata."""
     lot.expired_at = at
     gone = lot.remaining - lot.reserved
@@ -772,7 +813,9 @@ def _expire_lot(session: Session, account: Account, lot: Lot, *, at: datetime, n
         return 0
     unit = lot.unit
     buckets = buckets_of(session, account.id, unit)
-    pool = next((b for b in buckets if b.list_id == POOL), None) or pool_bucket(session, account, unit)
+    pool = next((b for b in buckets if b.list_id == POOL), None) or pool_bucket(
+        session, account, unit
+    )
     lists = [b for b in buckets if b.list_id != POOL]
     from_pool = min(pool.available, gone)
     shares = split_proportionally(gone - from_pool, [(b.list_id, b.available) for b in lists])
@@ -785,8 +828,15 @@ def _expire_lot(session: Session, account: Account, lot: Lot, *, at: datetime, n
             legs.append((allocation.ledger_account, unit, -share, lot.id))
     legs.append((BREAKAGE, unit, gone, None))
     lot.remaining -= gone
-    post_entry(session, account, "expiry", legs, now=now, reference=f"lot:{lot.id}",
-               memo=f"lot {lot.id} expired at {at.isoformat()}")
+    post_entry(
+        session,
+        account,
+        "expiry",
+        legs,
+        now=now,
+        reference=f"lot:{lot.id}",
+        memo=f"lot {lot.id} expired at {at.isoformat()}",
+    )
     session.flush()
     return gone
 

@@ -198,7 +198,7 @@ _TOO_LONG = ValidationResult.TOO_LONG
 _INVALID_LENGTH = ValidationResult.INVALID_LENGTH
 
 
-def _number_facts_fast(number: str) -> NumberFacts | None | object:
+def _number_facts_fast(number: str) -> NumberFacts | object | None:
     """``number_facts`` for canonical E.164 strings; ``_UNDECIDED`` for anything else."""
     if not isinstance(number, str) or _CANONICAL_E164.fullmatch(number) is None:
         return _UNDECIDED
@@ -240,9 +240,7 @@ def _desc(desc: Any) -> _Desc | None:
 def _matches(desc: _Desc | None, nsn: str) -> bool:
     if desc is None:
         return False
-    return (desc.lengths is None or len(nsn) in desc.lengths) and (
-        desc.fullmatch(nsn) is not None
-    )
+    return (desc.lengths is None or len(nsn) in desc.lengths) and (desc.fullmatch(nsn) is not None)
 
 
 class _Typer:
@@ -293,10 +291,10 @@ class _CallingCodePlan:
         "code",
         "general_pattern",
         "length_results",
+        "local_lengths",
         "max_length",
         "min_length",
         "other_lengths",
-        "local_lengths",
         "prefix",
         "regions",
         "single_region",

@@ -29,7 +29,6 @@ from tollgate.clock import ensure_utc, format_instant
 from tollgate.errors import Conflict, InvalidRequest, NotFound
 from tollgate.money import AmountError, parse_amount
 from tollgate.rating import repository
-from tollgate.rawsql import RawSQL
 from tollgate.rating.models import PriceListVersion
 from tollgate.rating.rater import (
     ADDRESSED_CHANNELS,
@@ -45,6 +44,7 @@ from tollgate.rating.rater import (
     rate,
     unratable,
 )
+from tollgate.rawsql import RawSQL
 
 PRICE_LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
 UNIT = re.compile(r"^[A-Z][A-Z0-9_]{1,11}$")
@@ -553,10 +553,19 @@ class PriceListResolver:
             timeline = _timelines.get(rows)
             if timeline is None:
                 headers = sorted(
-                    (VersionHeader(id, list_id, version, unit, raw.read_instant(effective_from),
-                                   raw.read_instant(created_at), row_count, digest)  # type: ignore[arg-type]
-                     for id, list_id, version, unit, effective_from, created_at, row_count, digest
-                     in rows),
+                    (
+                        VersionHeader(
+                            id,
+                            list_id,
+                            version,
+                            unit,
+                            raw.read_instant(effective_from),
+                            raw.read_instant(created_at),
+                            row_count,
+                            digest,
+                        )  # type: ignore[arg-type]
+                        for id, list_id, version, unit, effective_from, created_at, row_count, digest in rows
+                    ),
                     # In force order: by effective_from, the newest version last on a tie.
                     key=lambda h: (h.effective_from, h.version),
                 )

@@ -81,7 +81,9 @@ def _slice(row: PriceRow, slice_seconds: int, limit: int) -> int:
     return min(size, limit)
 
 
-def _figures(session: Session, account: Account, list_id: str | None, now: datetime) -> tuple[int, int]:
+def _figures(
+    session: Session, account: Account, list_id: str | None, now: datetime
+) -> tuple[int, int]:
     allowance = allowance_seconds(session, account, TAG, now)
     money = available_for(session, account, unit=account.unit, list_id=list_id, tag=TAG, now=now)
     return allowance, money
@@ -109,12 +111,19 @@ def _reserve_seconds(
         if amount <= 0:
             continue
         reservation = ledger.reserve(
-            session, account, amount=amount, unit=unit, list_id=list_id, tag=TAG, now=now,
+            session,
+            account,
+            amount=amount,
+            unit=unit,
+            list_id=list_id,
+            tag=TAG,
+            now=now,
             expires_at=expires_at,
         )
         session.add(
             AuthorizationSlice(
-                authorization_id=authorization.id, reservation_id=reservation.id,
+                authorization_id=authorization.id,
+                reservation_id=reservation.id,
                 account_id=account.id,
             )
         )
@@ -156,8 +165,17 @@ def authorize(
     )
     session.add(authorization)
     session.flush()
-    _reserve_seconds(session, account, authorization, row, granted, allowance,
-                     connect_fee=row.connect_fee, now=now, expires_at=expires_at)
+    _reserve_seconds(
+        session,
+        account,
+        authorization,
+        row,
+        granted,
+        allowance,
+        connect_fee=row.connect_fee,
+        now=now,
+        expires_at=expires_at,
+    )
     return authorization, longest
 
 
@@ -174,7 +192,9 @@ def extend(
     (the authorization keeps what it holds)."""
     _require_active(authorization)
     refuse_if_blocked(account)
-    row = _row(resolver, account, authorization.direction, authorization.to, authorization.created_at)
+    row = _row(
+        resolver, account, authorization.direction, authorization.to, authorization.created_at
+    )
     _, step = _increments(row)
     allowance, money = _figures(session, account, authorization.list_id, now)
     covered = money_seconds(row, money)
@@ -186,8 +206,17 @@ def extend(
         )
     add = min(max(step, policy.slice_seconds // step * step), more)
     expires_at = now + timedelta(seconds=add + policy.grace_seconds)
-    _reserve_seconds(session, account, authorization, row, add, allowance, connect_fee=0,
-                     now=now, expires_at=expires_at)
+    _reserve_seconds(
+        session,
+        account,
+        authorization,
+        row,
+        add,
+        allowance,
+        connect_fee=0,
+        now=now,
+        expires_at=expires_at,
+    )
     for reservation in _held_slices(session, authorization):
         ledger.postpone_lapse(session, account, reservation, expires_at)
     authorization.granted_seconds += add
@@ -207,7 +236,9 @@ def capture(
     """Charge the real call. Never refused for lack of credit: the shortfall is debt."""
     _require_active(authorization)
     event = RatableEvent(
-        channel="voice", direction=authorization.direction, to=authorization.to,
+        channel="voice",
+        direction=authorization.direction,
+        to=authorization.to,
         duration_seconds=duration_seconds,
     )
     rating = rate_for_account(resolver, account, event, authorization.created_at)
@@ -227,8 +258,9 @@ def capture(
     draws += _capture_in_turn(
         session, account, held_money, money, account.unit, authorization.list_id, now, reference
     )
-    payment = Payment(money=money, allowance_used=covered, debt=account.debt - money_before,
-                      draws=draws)
+    payment = Payment(
+        money=money, allowance_used=covered, debt=account.debt - money_before, draws=draws
+    )
     answer = usage_answer(session, account, authorization.id, rating, rating.quantity, payment)
     session.add(
         UsageEvent(
@@ -274,19 +306,35 @@ def _capture_in_turn(
         take = min(reservation.held, left)
         left -= take
         if take:
-            draws += ledger.capture(session, account, reservation, take, now=now,
-                                    counterparty="system:revenue:voice", reference=reference).draws
+            draws += ledger.capture(
+                session,
+                account,
+                reservation,
+                take,
+                now=now,
+                counterparty="system:revenue:voice",
+                reference=reference,
+            ).draws
         else:
             ledger.release(session, account, reservation, now=now)
     if left:
         draws += ledger.charge(
-            session, account, amount=left, unit=unit, list_id=list_id, tag=TAG, now=now,
-            allow_debt=True, reference=reference,
+            session,
+            account,
+            amount=left,
+            unit=unit,
+            list_id=list_id,
+            tag=TAG,
+            now=now,
+            allow_debt=True,
+            reference=reference,
         ).draws
     return draws
 
 
-def release(session: Session, account: Account, authorization: Authorization, *, now: datetime) -> None:
+def release(
+    session: Session, account: Account, authorization: Authorization, *, now: datetime
+) -> None:
     _require_active(authorization)
     for reservation in _held_slices(session, authorization):
         ledger.release(session, account, reservation, now=now)
@@ -309,8 +357,10 @@ def get_authorization(session: Session, authorization_id: str) -> Authorization:
 
 def _require_active(authorization: Authorization) -> None:
     if authorization.status != "active":
-        raise Conflict(f"authorization {authorization.id} is already {authorization.status}",
-                       code="authorization_not_active")
+        raise Conflict(
+            f"authorization {authorization.id} is already {authorization.status}",
+            code="authorization_not_active",
+        )
 
 
 def _held_slices(session: Session, authorization: Authorization) -> list[Reservation]:
@@ -328,7 +378,9 @@ def _held_slices(session: Session, authorization: Authorization) -> list[Reserva
     )
 
 
-def _row(resolver: PriceListResolver, account: Account, direction: str, to: str, at: datetime) -> PriceRow:
+def _row(
+    resolver: PriceListResolver, account: Account, direction: str, to: str, at: datetime
+) -> PriceRow:
     card = resolver.card_at(account.price_list_id, at)
     if card.unit != account.unit:
         rate_for_account(resolver, account, RatableEvent("voice", direction, to, 0), at)

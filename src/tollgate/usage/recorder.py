@@ -80,7 +80,10 @@ _SELECT_DAY_PASSES = (
 _ACCOUNT_CHANGES = (("debt", "bigint"), ("status", "text"), ("id", "text"))
 _LOT_CHANGES = (("remaining", "bigint"), ("id", "bigint"))
 _BUCKET_CHANGES = (
-    ("balance", "bigint"), ("account_id", "text"), ("unit", "text"), ("list_id", "text")
+    ("balance", "bigint"),
+    ("account_id", "text"),
+    ("unit", "text"),
+    ("list_id", "text"),
 )
 _TOP_ENTRY_ID = "SELECT coalesce(max(id), 0) FROM journal_entries"
 _NEXT_ENTRY_IDS = (
@@ -89,9 +92,24 @@ _NEXT_ENTRY_IDS = (
 _ENTRY_COLUMNS = ("id", "account_id", "kind", "reference", "memo", "created_at")
 _POSTING_COLUMNS = ("entry_id", "account_id", "ledger_account", "unit", "amount", "lot_id")
 _USAGE_COLUMNS = (
-    "account_id", "id", "channel", "occurred_at", "list_id", "user_id", "customer_id",
-    "direction", "to", "quantity", "quantity_unit", "cost", "unit", "allowance_used", "debt",
-    "request_hash", "answer", "recorded_at",
+    "account_id",
+    "id",
+    "channel",
+    "occurred_at",
+    "list_id",
+    "user_id",
+    "customer_id",
+    "direction",
+    "to",
+    "quantity",
+    "quantity_unit",
+    "cost",
+    "unit",
+    "allowance_used",
+    "debt",
+    "request_hash",
+    "answer",
+    "recorded_at",
 )
 _DAY_PASS_COLUMNS = ("account_id", "user_id", "local_date", "event_id", "valid_until")
 
@@ -99,8 +117,16 @@ _DAY_PASS_COLUMNS = ("account_id", "user_id", "local_date", "event_id", "valid_u
 class _Account:
     """The figures of a locked account the hot path reads and may change."""
 
-    __slots__ = ("id", "unit", "timezone", "price_list_id", "status", "debt", "next_due_at",
-                 "changed")
+    __slots__ = (
+        "changed",
+        "debt",
+        "id",
+        "next_due_at",
+        "price_list_id",
+        "status",
+        "timezone",
+        "unit",
+    )
 
     def __init__(self, id, unit, timezone, price_list_id, status, debt, next_due_at) -> None:
         self.id = id
@@ -168,7 +194,9 @@ class UsageRecorder:
     # How it reaches the database (the benchmark substitutes one that also logs writes).
     raw_sql: type[RawSQL] = RawSQL
 
-    def __init__(self, session: Session, *, now: datetime, resolver: PriceListResolver | None = None):
+    def __init__(
+        self, session: Session, *, now: datetime, resolver: PriceListResolver | None = None
+    ):
         self.session = session
         self.now = now
         self.resolver = resolver or PriceListResolver(session)
@@ -250,7 +278,10 @@ class UsageRecorder:
             payable = min(bucket_available, lots_available, money)
             if payable < money and not event.allow_debt:
                 raise insufficient_credit(
-                    bucket or BucketFigures(POOL, 0, 0, unit), lots_available, money, unit  # type: ignore[arg-type]
+                    bucket or BucketFigures(POOL, 0, 0, unit),
+                    lots_available,
+                    money,
+                    unit,  # type: ignore[arg-type]
                 )
 
         # Everything is checked: from here on the event is paid.
@@ -258,8 +289,15 @@ class UsageRecorder:
         draws: list[Draw] = []
         if seconds:
             allowance_bucket = state.buckets[(SECONDS, POOL)]
-            self._spend(account.id, allowance_bucket, state.lots[SECONDS], seconds * MICROS, tag,
-                        legs, draws)
+            self._spend(
+                account.id,
+                allowance_bucket,
+                state.lots[SECONDS],
+                seconds * MICROS,
+                tag,
+                legs,
+                draws,
+            )
             legs.append((revenue_account(tag), SECONDS, seconds * MICROS, None))
         debt = money - payable
         if payable:
@@ -277,8 +315,14 @@ class UsageRecorder:
 
         total, reserved = state.money_totals()
         answer, answer_json = answer_of_with_json(
-            event_id=event.id, unit=unit, money=money, quantity=quantity,
-            quantity_unit=rating.quantity_unit, draws=draws, debt=debt, total=total,
+            event_id=event.id,
+            unit=unit,
+            money=money,
+            quantity=quantity,
+            quantity_unit=rating.quantity_unit,
+            draws=draws,
+            debt=debt,
+            total=total,
             reserved=reserved,
         )
         if day_pass is not None:
@@ -286,12 +330,28 @@ class UsageRecorder:
             self._pass_rows.append(day_pass)
         self._known[(account.id, event.id)] = (request_hash, answer)
         instant = self._sql.instant  # type: ignore[union-attr]
-        self._usage_rows.append((
-            account.id, event.id, event.channel, instant(event.occurred_at), event.list_id,
-            event.user_id, event.customer_id, event.direction, event.to, quantity,
-            rating.quantity_unit, money, unit, seconds, debt, request_hash, answer_json,
-            self._now_stored,
-        ))
+        self._usage_rows.append(
+            (
+                account.id,
+                event.id,
+                event.channel,
+                instant(event.occurred_at),
+                event.list_id,
+                event.user_id,
+                event.customer_id,
+                event.direction,
+                event.to,
+                quantity,
+                rating.quantity_unit,
+                money,
+                unit,
+                seconds,
+                debt,
+                request_hash,
+                answer_json,
+                self._now_stored,
+            )
+        )
         return answer
 
     def _spend(
@@ -331,8 +391,13 @@ class UsageRecorder:
         if (account.id, event.user_id, local_date) in self._passes:
             return None
         midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
-        return (account.id, event.user_id, local_date, event.id,
-                self._sql.instant(midnight.astimezone(_UTC)))  # type: ignore[union-attr]
+        return (
+            account.id,
+            event.user_id,
+            local_date,
+            event.id,
+            self._sql.instant(midnight.astimezone(_UTC)),
+        )  # type: ignore[union-attr]
 
     # --- reading ---------------------------------------------------------------------
 
@@ -344,8 +409,11 @@ class UsageRecorder:
         lock = _SELECT_ACCOUNTS if sql.sqlite else _SELECT_ACCOUNTS + " FOR UPDATE"
         accounts = {row[0]: _Account(*row) for row in sql.select_in(lock, ids)}
         now = self.now
-        due = [a.id for a in accounts.values()
-               if a.next_due_at is not None and sql.read_instant(a.next_due_at) <= now]
+        due = [
+            a.id
+            for a in accounts.values()
+            if a.next_due_at is not None and sql.read_instant(a.next_due_at) <= now
+        ]
         if due:
             # Rare: lots expire or reservations lapse first, by the ledger's own rules.
             lock_accounts(self.session, due, now=now)
@@ -354,7 +422,9 @@ class UsageRecorder:
                 accounts[row[0]] = _Account(*row)
         states = self._states = {account_id: _AccountState(a) for account_id, a in accounts.items()}
         for account_id, unit, list_id, balance, reserved in sql.select_in(_SELECT_BUCKETS, ids):
-            states[account_id].buckets[(unit, list_id)] = BucketFigures(list_id, balance, reserved, unit)
+            states[account_id].buckets[(unit, list_id)] = BucketFigures(
+                list_id, balance, reserved, unit
+            )
         instant = sql.read_instant
         for lot_id, account_id, unit, priority, expires_at, created_at, *rest in sql.select_in(
             _SELECT_OPEN_LOTS, ids
@@ -377,10 +447,19 @@ class UsageRecorder:
     def _load_day_passes(self, events: Sequence[UsageInput]) -> None:
         keys = set()
         for event in events:
-            if event.channel == "agent_login" and event.user_id and event.account_id in self._states:
+            if (
+                event.channel == "agent_login"
+                and event.user_id
+                and event.account_id in self._states
+            ):
                 zone = _zone(self._states[event.account_id].account.timezone)
-                keys.add((event.account_id, event.user_id,
-                          event.occurred_at.astimezone(zone).date().isoformat()))
+                keys.add(
+                    (
+                        event.account_id,
+                        event.user_id,
+                        event.occurred_at.astimezone(zone).date().isoformat(),
+                    )
+                )
         if keys:
             assert self._sql is not None
             self._passes.update(self._sql.select_in(_SELECT_DAY_PASSES, sorted(keys), width=3))
@@ -391,16 +470,25 @@ class UsageRecorder:
         sql = self._sql
         assert sql is not None
         sql.update(
-            "accounts", _ACCOUNT_CHANGES, 1,
-            [(s.account.debt, s.account.status, s.account.id) for s in self._states.values()
-             if s.account.changed],
+            "accounts",
+            _ACCOUNT_CHANGES,
+            1,
+            [
+                (s.account.debt, s.account.status, s.account.id)
+                for s in self._states.values()
+                if s.account.changed
+            ],
         )
         sql.update(
-            "lots", _LOT_CHANGES, 1,
+            "lots",
+            _LOT_CHANGES,
+            1,
             [(lot.remaining, lot.id) for lot in self._touched_lots.values()],
         )
         sql.update(
-            "buckets", _BUCKET_CHANGES, 3,
+            "buckets",
+            _BUCKET_CHANGES,
+            3,
             [(bucket.balance, *key) for key, bucket in self._touched_buckets.items()],
         )
         sql.insert("journal_entries", _ENTRY_COLUMNS, self._entries)

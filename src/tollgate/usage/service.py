@@ -95,11 +95,17 @@ def _one_shot_encoder():
         return None
     try:
         encoder = make(
-            None, _compact.default, json.encoder.encode_basestring_ascii, _compact.indent,
-            _compact.key_separator, _compact.item_separator, _compact.sort_keys,
-            _compact.skipkeys, _compact.allow_nan,
+            None,
+            _compact.default,
+            json.encoder.encode_basestring_ascii,
+            _compact.indent,
+            _compact.key_separator,
+            _compact.item_separator,
+            _compact.sort_keys,
+            _compact.skipkeys,
+            _compact.allow_nan,
         )
-        probe = ["\u00e9\"\\\n\x00\U0001f600", 1, -2, None, True, False, {"k": [2.5]}]
+        probe = ['\u00e9"\\\n\x00\U0001f600', 1, -2, None, True, False, {"k": [2.5]}]
         if "".join(encoder(probe, 0)) != _compact_json(probe):
             return None
     except Exception:  # another Python's make_encoder: stay with the generic path
@@ -148,13 +154,24 @@ def rate_for_account(
 
 
 def usage_answer(
-    session: Session, account: Account, event_id: str, rating: Rating, quantity: int, payment: Payment
+    session: Session,
+    account: Account,
+    event_id: str,
+    rating: Rating,
+    quantity: int,
+    payment: Payment,
 ) -> dict:
     total, reserved = money_totals(session, account)
     return answer_of(
-        event_id=event_id, unit=account.unit, money=payment.money, quantity=quantity,
-        quantity_unit=rating.quantity_unit, draws=merge_draws(payment.draws), debt=payment.debt,
-        total=total, reserved=reserved,
+        event_id=event_id,
+        unit=account.unit,
+        money=payment.money,
+        quantity=quantity,
+        quantity_unit=rating.quantity_unit,
+        draws=merge_draws(payment.draws),
+        debt=payment.debt,
+        total=total,
+        reserved=reserved,
     )
 
 
@@ -171,8 +188,18 @@ def answer_of(
     reserved: int,
 ) -> dict:
     """The answer to a recorded usage event (also what a replay answers)."""
-    answer, _ = _answer(event_id, unit, money, quantity, quantity_unit, draws, debt, total,
-                        reserved, with_text=False)
+    answer, _ = _answer(
+        event_id,
+        unit,
+        money,
+        quantity,
+        quantity_unit,
+        draws,
+        debt,
+        total,
+        reserved,
+        with_text=False,
+    )
     return answer
 
 
@@ -197,18 +224,25 @@ def answer_of_with_json(
     (a subclass, a None lot id...) is encoded by the generic encoder, so the text
     is always byte for byte ``_compact_json(answer)``.
     """
-    answer, text = _answer(event_id, unit, money, quantity, quantity_unit, draws, debt, total,
-                           reserved, with_text=True)
+    answer, text = _answer(
+        event_id, unit, money, quantity, quantity_unit, draws, debt, total, reserved, with_text=True
+    )
     assert text is not None
     return answer, text
 
 
-def _answer(event_id, unit, money, quantity, quantity_unit, draws, debt, total, reserved, *,
-            with_text: bool) -> tuple[dict, str | None]:
+def _answer(
+    event_id, unit, money, quantity, quantity_unit, draws, debt, total, reserved, *, with_text: bool
+) -> tuple[dict, str | None]:
     exact = with_text and (
-        type(event_id) is str and type(unit) is str and type(quantity) is int
-        and type(quantity_unit) is str and type(money) is int and type(debt) is int
-        and type(total) is int and type(reserved) is int
+        type(event_id) is str
+        and type(unit) is str
+        and type(quantity) is int
+        and type(quantity_unit) is str
+        and type(money) is int
+        and type(debt) is int
+        and type(total) is int
+        and type(reserved) is int
     )
     cost = format_amount(money)
     paid_by = []
@@ -249,14 +283,19 @@ def _answer(event_id, unit, money, quantity, quantity_unit, draws, debt, total, 
 
 def money_totals(session: Session, account: Account) -> tuple[int, int]:
     total, reserved = session.execute(
-        select(func.coalesce(func.sum(Bucket.balance), 0), func.coalesce(func.sum(Bucket.reserved), 0))
-        .where(Bucket.account_id == account.id, Bucket.unit == account.unit)
+        select(
+            func.coalesce(func.sum(Bucket.balance), 0), func.coalesce(func.sum(Bucket.reserved), 0)
+        ).where(Bucket.account_id == account.id, Bucket.unit == account.unit)
     ).one()
     return int(total), int(reserved)
 
 
 def quote(
-    session: Session, account: Account, events: list[RatableEvent], *, at: datetime,
+    session: Session,
+    account: Account,
+    events: list[RatableEvent],
+    *,
+    at: datetime,
     resolver: PriceListResolver,
 ) -> list[Rating]:
     """Price hypothetical events at list price; nothing is charged or recorded."""

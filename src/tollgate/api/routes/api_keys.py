@@ -30,9 +30,7 @@ def key_view(key: ApiKey) -> dict:
     }
 
 
-@router.post(
-    "/{account_id}/api-keys", status_code=201, responses={201: {"model": ApiKeyIssued}}
-)
+@router.post("/{account_id}/api-keys", status_code=201, responses={201: {"model": ApiKeyIssued}})
 def create_api_key(
     account_id: str,
     body: ApiKeyCreate,
@@ -57,9 +55,7 @@ def create_api_key(
     return JSONResponse(answer, status_code=201)
 
 
-@router.get(
-    "/{account_id}/api-keys", response_model=None, responses={200: {"model": ApiKeysPage}}
-)
+@router.get("/{account_id}/api-keys", response_model=None, responses={200: {"model": ApiKeysPage}})
 def list_api_keys(
     account_id: str, rt: Runtime = Depends(runtime), _: Caller = ManagesUsers
 ) -> dict:

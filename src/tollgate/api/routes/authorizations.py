@@ -20,8 +20,9 @@ from tollgate.rating.service import PriceListResolver
 from tollgate.usage import authorizations as calls
 from tollgate.usage.models import Authorization
 
-router = APIRouter(prefix="/v1/authorizations", tags=["authorizations"],
-                   dependencies=[Depends(requires(OPERATOR))])
+router = APIRouter(
+    prefix="/v1/authorizations", tags=["authorizations"], dependencies=[Depends(requires(OPERATOR))]
+)
 
 
 def _policy(rt: Runtime) -> calls.CallPolicy:
@@ -47,8 +48,14 @@ def create_authorization(body: AuthorizationCreate, rt: Runtime = Depends(runtim
     with rt.database.write() as session:
         account = ledger.lock_account(session, body.account_id, now=now)
         authorization, longest = calls.authorize(
-            session, account, direction=body.direction, to=body.to, list_id=body.list_id,
-            now=now, resolver=PriceListResolver(session), policy=_policy(rt),
+            session,
+            account,
+            direction=body.direction,
+            to=body.to,
+            list_id=body.list_id,
+            now=now,
+            resolver=PriceListResolver(session),
+            policy=_policy(rt),
         )
         answer = _answer(authorization, longest)
     return JSONResponse(answer, status_code=201)
@@ -67,8 +74,14 @@ def extend_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) 
     now = rt.clock.now()
     with rt.database.write() as session:
         account, authorization = _locked(session, authorization_id, now)
-        longest = calls.extend(session, account, authorization, now=now,
-                               resolver=PriceListResolver(session), policy=_policy(rt))
+        longest = calls.extend(
+            session,
+            account,
+            authorization,
+            now=now,
+            resolver=PriceListResolver(session),
+            policy=_policy(rt),
+        )
         return _answer(authorization, longest)
 
 
@@ -83,8 +96,14 @@ def capture_authorization(
     now = rt.clock.now()
     with rt.database.write() as session:
         account, authorization = _locked(session, authorization_id, now)
-        usage = calls.capture(session, account, authorization, body.duration_seconds, now=now,
-                              resolver=PriceListResolver(session))
+        usage = calls.capture(
+            session,
+            account,
+            authorization,
+            body.duration_seconds,
+            now=now,
+            resolver=PriceListResolver(session),
+        )
         return {**_answer(authorization), "usage": usage}
 
 

@@ -37,7 +37,6 @@ T = TypeVar("T")
 router = APIRouter(prefix="/v1/accounts", tags=["credit"])
 
 
-
 @router.post(
     "/{account_id}/credits",
     status_code=201,
@@ -76,8 +75,13 @@ def grant_credit(
             }
 
         answer, replayed = idempotency.answer_once(
-            session, account_id=account.id, scope="credits", key=idempotency_key,
-            payload=body.model_dump(mode="json"), now=now, create=create,
+            session,
+            account_id=account.id,
+            scope="credits",
+            key=idempotency_key,
+            payload=body.model_dump(mode="json"),
+            now=now,
+            create=create,
         )
     return idempotent_response(answer, replayed)
 
@@ -89,9 +93,11 @@ def grant_credit(
     responses={200: {"model": BalanceAnswer}},
 )
 def get_balance(account_id: str, rt: Runtime = Depends(runtime)) -> dict:
-    return read_settled(rt, account_id, lambda session, account: balance_answer(
-        ledger.balance_view(session, account)
-    ))
+    return read_settled(
+        rt,
+        account_id,
+        lambda session, account: balance_answer(ledger.balance_view(session, account)),
+    )
 
 
 def read_settled(rt: Runtime, account_id: str, build: Callable[[Session, Account], T]) -> T:

@@ -39,14 +39,23 @@ def create_reservation(
 
         def create() -> dict:
             reservation = ledger.reserve(
-                session, account, amount=body.amount, list_id=body.list_id,
-                expires_at=body.expires_at, now=now,
+                session,
+                account,
+                amount=body.amount,
+                list_id=body.list_id,
+                expires_at=body.expires_at,
+                now=now,
             )
             return reservation_view(reservation, holds_of(session, reservation))
 
         answer, replayed = idempotency.answer_once(
-            session, account_id=account.id, scope="reservations", key=idempotency_key,
-            payload=body.model_dump(mode="json"), now=now, create=create,
+            session,
+            account_id=account.id,
+            scope="reservations",
+            key=idempotency_key,
+            payload=body.model_dump(mode="json"),
+            now=now,
+            create=create,
         )
     return idempotent_response(answer, replayed)
 

@@ -104,23 +104,37 @@ def post_quote(
             try:
                 event = _quote_adapter.validate_python(raw)
                 (rating,) = quote(
-                    session, account,
-                    [RatableEvent(**{**event.model_dump(), "direction": event.direction or "outbound"})],
-                    at=at, resolver=resolver,
+                    session,
+                    account,
+                    [
+                        RatableEvent(
+                            **{**event.model_dump(), "direction": event.direction or "outbound"}
+                        )
+                    ],
+                    at=at,
+                    resolver=resolver,
                 )
             except ValidationError as exc:
                 results.append({"index": index, "error": describe_validation_error(exc.errors())})
                 continue
             except TollgateError as exc:
-                results.append({"index": index, "error": {"code": exc.code, "message": exc.message}})
+                results.append(
+                    {"index": index, "error": {"code": exc.code, "message": exc.message}}
+                )
                 continue
             total += rating.cost
-            results.append({
-                "index": index,
-                "cost": format_amount(rating.cost),
-                "unit": rating.unit,
-                "quantity": rating.quantity,
-                "quantity_unit": rating.quantity_unit,
-            })
-        return {"account_id": account.id, "unit": account.unit, "results": results,
-                "total": format_amount(total)}
+            results.append(
+                {
+                    "index": index,
+                    "cost": format_amount(rating.cost),
+                    "unit": rating.unit,
+                    "quantity": rating.quantity,
+                    "quantity_unit": rating.quantity_unit,
+                }
+            )
+        return {
+            "account_id": account.id,
+            "unit": account.unit,
+            "results": results,
+            "total": format_amount(total),
+        }

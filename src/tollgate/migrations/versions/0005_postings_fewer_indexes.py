@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -24,12 +23,12 @@ depends_on = None
 def upgrade() -> None:
     # Dropping an index does not make batch mode rebuild the table on SQLite, so the
     # triggers that keep postings append-only stay in place.
-    with op.batch_alter_table('postings', schema=None) as batch_op:
-        batch_op.drop_index('ix_postings_lot')
-        batch_op.drop_index('ix_postings_account')
+    with op.batch_alter_table("postings", schema=None) as batch_op:
+        batch_op.drop_index("ix_postings_lot")
+        batch_op.drop_index("ix_postings_account")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('postings', schema=None) as batch_op:
-        batch_op.create_index('ix_postings_account', ['account_id', 'ledger_account'], unique=False)
-        batch_op.create_index('ix_postings_lot', ['lot_id'], unique=False)
+    with op.batch_alter_table("postings", schema=None) as batch_op:
+        batch_op.create_index("ix_postings_account", ["account_id", "ledger_account"], unique=False)
+        batch_op.create_index("ix_postings_lot", ["lot_id"], unique=False)
