@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from tollgate import ledger
 from tollgate.clock import FixedClock, format_instant
 from tollgate.db import Database
-from tollgate.ledger.service import ChargeResult
+from tollgate.ledger import ChargeResult
 from tollgate.money import format_amount, parse_amount
 
 

@@ -56,7 +56,7 @@ from tollgate.errors import Conflict, InsufficientCredit, InvalidRequest, NotFou
 from tollgate.jobs import run_due
 from tollgate.ledger.invariants import journal_total
 from tollgate.ledger.models import POOL, Bucket, Lot, Reservation, ReservationHold
-from tollgate.ledger.service import get_reservation
+from tollgate.ledger import get_reservation
 
 ACCOUNT = "acme"
 UNIT = "EUR"

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tollgate.ledger.service import Draw
+from tollgate.ledger import Draw
 from tollgate.money import MAX_AMOUNT_MICROS, MICROS_PER_UNIT, format_amount
 from tollgate.usage import service
 from tollgate.usage.service import UsageInput, answer_of, answer_of_with_json

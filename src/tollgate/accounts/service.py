@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tollgate import ledger
 from tollgate.accounts.models import Account
 from tollgate.errors import Conflict, NotFound
-from tollgate.ledger.models import POOL, Bucket
 
 
 def create_account(
@@ -38,7 +38,7 @@ def create_account(
         updated_at=now,
     )
     session.add(account)
-    session.add(Bucket(account_id=account_id, unit=unit, list_id=POOL, balance=0, reserved=0))
+    ledger.open_pool(session, account_id, unit)
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent request created it first

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from tollgate.accounts.models import Account
 from tollgate.api.app import Runtime
-from tollgate.ledger.service import lock_account
+from tollgate.ledger import lock_account
 
 E = TypeVar("E")
 

@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
@@ -54,9 +54,10 @@ from tollgate.money import parse_amount
 from tollgate.rating.rater import number_facts
 from tollgate.rating.service import put_price_list
 from tollgate.rawsql import RawSQL
+from tollgate.usage.calls import MICROS, SECONDS
 from tollgate.usage.models import UsageEvent
 from tollgate.usage.recorder import UsageRecorder
-from tollgate.usage.service import MICROS, SECONDS, UsageInput
+from tollgate.usage.service import UsageInput
 
 STORES = ("sqlite", "postgres")
 BENCH_DATABASE = "tollgate_bench"
@@ -717,7 +718,6 @@ def _record(
     writes: list[list[tuple]],
 ) -> tuple[int, Counter[str], float, float]:
     """Record the events, batch by batch; ``writes`` gets each batch's writes."""
-    recorder = _logging_recorder(writes)
     number_facts.cache_clear()  # every number is new to the process, as in production
     errors = 0
     codes: Counter[str] = Counter()
@@ -731,9 +731,9 @@ def _record(
         profiler.enable()
     started, cpu_started = time.perf_counter(), time.process_time()
     for number, start in enumerate(range(0, len(inputs), batch), 1):
-        with database.write() as session:
+        with database.write() as session, _logging_writes(writes):
             writes.append([])
-            results = recorder(session, now=NOW).record(inputs[start : start + batch])
+            results = UsageRecorder(session, now=NOW).record(inputs[start : start + batch])
         for result in results:
             if isinstance(result, TollgateError):
                 errors += 1
@@ -753,22 +753,26 @@ def _record(
     return errors, codes, seconds, cpu
 
 
-def _logging_recorder(writes: list[list[tuple]]) -> type[UsageRecorder]:
-    """A UsageRecorder whose writes (the rows, not copies) are also kept in ``writes[-1]``."""
+@contextmanager
+def _logging_writes(writes: list[list[tuple]]) -> Iterator[None]:
+    """While it lasts, every driver-level write (the rows, not copies) is also kept in
+    ``writes[-1]``: the benchmark patches :class:`RawSQL` itself, so that production
+    code carries nothing for it."""
+    insert, update = RawSQL.insert, RawSQL.update
 
-    class LoggingSQL(RawSQL):
-        def insert(self, table, columns, rows):
-            writes[-1].append(("insert", table, columns, rows))
-            super().insert(table, columns, rows)
+    def logged_insert(self: RawSQL, table: str, columns: Any, rows: Any) -> None:
+        writes[-1].append(("insert", table, columns, rows))
+        insert(self, table, columns, rows)
 
-        def update(self, table, columns, keys, rows):
-            writes[-1].append(("update", table, columns, keys, rows))
-            super().update(table, columns, keys, rows)
+    def logged_update(self: RawSQL, table: str, columns: Any, keys: int, rows: Any) -> None:
+        writes[-1].append(("update", table, columns, keys, rows))
+        update(self, table, columns, keys, rows)
 
-    class LoggingRecorder(UsageRecorder):
-        raw_sql = LoggingSQL
-
-    return LoggingRecorder
+    RawSQL.insert, RawSQL.update = logged_insert, logged_update  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        RawSQL.insert, RawSQL.update = insert, update  # type: ignore[method-assign]
 
 
 def _floor(database: Database, writes: list[list[tuple]], say: Progress) -> float:

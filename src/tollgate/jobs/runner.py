@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tollgate.accounts.models import Account
 from tollgate.db import Database
-from tollgate.ledger.service import settle
+from tollgate.ledger import settle
 
 CLAIM_BATCH = 50
 

@@ -30,38 +30,78 @@ Plain words first, because this is money.
 Every operation on an account first locks it (:func:`lock_account`) and catches up
 on anything that fell due (:func:`settle`), so a charge never spends an expired lot
 even if no job has run yet. The ledger knows nothing of channels, prices or HTTP.
+
+The modules: :mod:`~tollgate.ledger.rules` (the debit rules, pure functions over
+plain values), :mod:`~tollgate.ledger.balances` (buckets, lots and views),
+:mod:`~tollgate.ledger.credit` (grants, allocations, charges),
+:mod:`~tollgate.ledger.reservations`, :mod:`~tollgate.ledger.expiry` (locking and
+catching up), :mod:`~tollgate.ledger.journal`, :mod:`~tollgate.ledger.batch` (many
+debits in one transaction, through the driver: the usage hot path) and
+:mod:`~tollgate.ledger.hooks` (what runs after every debit).
 """
 
-from tollgate.ledger.invariants import check_invariants
-from tollgate.ledger.service import (
-    Draw,
+from tollgate.ledger.balances import (
+    BalanceView,
+    BucketFigures,
+    available_for,
     balance_view,
+    buckets_of,
+    find_bucket,
+    money_totals,
+    open_lots,
+    open_pool,
+    spending_bucket,
+)
+from tollgate.ledger.credit import charge, delete_allocation, grant, set_allocation
+from tollgate.ledger.expiry import SettleReport, is_due, lock_account, lock_accounts, settle
+from tollgate.ledger.invariants import check_invariants
+from tollgate.ledger.journal import journal_page, post_entry
+from tollgate.ledger.reservations import (
+    HeldCharge,
     capture,
-    charge,
-    delete_allocation,
-    grant,
-    lock_account,
-    lock_accounts,
+    capture_in_turn,
+    get_reservation,
+    holds_of,
     postpone_lapse,
     release,
+    reservation_not_found,
     reserve,
-    set_allocation,
-    settle,
 )
+from tollgate.ledger.rules import ChargeResult, Draw, refuse_if_blocked
 
 __all__ = [
+    "BalanceView",
+    "BucketFigures",
+    "ChargeResult",
     "Draw",
+    "HeldCharge",
+    "SettleReport",
+    "available_for",
     "balance_view",
+    "buckets_of",
     "capture",
+    "capture_in_turn",
     "charge",
     "check_invariants",
     "delete_allocation",
+    "find_bucket",
+    "get_reservation",
     "grant",
+    "holds_of",
+    "is_due",
+    "journal_page",
     "lock_account",
     "lock_accounts",
+    "money_totals",
+    "open_lots",
+    "open_pool",
+    "post_entry",
     "postpone_lapse",
+    "refuse_if_blocked",
     "release",
+    "reservation_not_found",
     "reserve",
     "set_allocation",
     "settle",
+    "spending_bucket",
 ]

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tollgate.accounts.models import Account
 from tollgate.ledger.models import (
+    Account,
     Bucket,
     JournalEntry,
     Lot,
@@ -50,9 +50,9 @@ def check_invariants(
                 f"lot {lot.id}: need 0 <= reserved {lot.reserved} <= remaining "
                 f"{lot.remaining} <= amount {lot.amount}"
             )
-        if now is not None and lot.expires_at is not None and lot.expires_at <= now:
-            if lot.remaining - lot.reserved > 0:
-                problems.append(f"lot {lot.id} expired but still has unreserved credit")
+        expired = now is not None and lot.expires_at is not None and lot.expires_at <= now
+        if expired and lot.remaining - lot.reserved > 0:
+            problems.append(f"lot {lot.id} expired but still has unreserved credit")
     for bucket in buckets:
         if not (0 <= bucket.reserved <= bucket.balance):
             problems.append(
@@ -162,7 +162,8 @@ def check_invariants(
     for lot in lots:
         if by_lot.get(lot.id, 0) != lot.remaining:
             problems.append(
-                f"lot {lot.id}: journal gives remaining {by_lot.get(lot.id, 0)}, stored {lot.remaining}"
+                f"lot {lot.id}: journal gives remaining {by_lot.get(lot.id, 0)}, "
+                f"stored {lot.remaining}"
             )
     return problems
 

@@ -1,3 +1,5 @@
+"""The ledger's tables: accounts, lots, buckets, reservations and the journal."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,8 +17,52 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tollgate.db import Base, BigIntPK, UTCDateTime
+from tollgate.ledger.rules import POOL, bucket_ledger_account
 
-POOL = ""  # list_id of an account's unassigned pool bucket
+__all__ = [
+    "ACCOUNT_STATUSES",
+    "LOT_SOURCES",
+    "POOL",
+    "RESERVATION_STATUSES",
+    "Account",
+    "Bucket",
+    "JournalEntry",
+    "Lot",
+    "Posting",
+    "Reservation",
+    "ReservationHold",
+    "bucket_ledger_account",
+]
+
+ACCOUNT_STATUSES = ("active", "blocked", "closed")
+
+
+class Account(Base):
+    """A customer of the operator. The ledger locks it for every change of credit and
+    keeps its ``status`` and ``debt``; :mod:`tollgate.accounts` creates and edits it."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint("debt >= 0", name="ck_accounts_debt_non_negative"),
+        CheckConstraint("status IN ('active', 'blocked', 'closed')", name="ck_accounts_status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(12))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    price_list_id: Mapped[str] = mapped_column(String(64), default="default")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    debt: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The earliest instant at which a lot of this account expires or one of its
+    # reservations lapses: lets every operation catch up on due expiry with one
+    # comparison instead of a query.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 LOT_SOURCES = ("purchase", "auto_recharge", "grant", "plan_allowance", "bundle", "refund")
 RESERVATION_STATUSES = ("held", "captured", "released", "lapsed")
 
@@ -92,10 +138,6 @@ class Bucket(Base):
     @property
     def ledger_account(self) -> str:
         return bucket_ledger_account(self.list_id)
-
-
-def bucket_ledger_account(list_id: str) -> str:
-    return "pool" if list_id == POOL else f"list:{list_id}"
 
 
 class Reservation(Base):

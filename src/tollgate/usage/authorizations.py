@@ -11,7 +11,6 @@ the call happened, so capture never fails for lack of credit.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,22 +19,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tollgate import ledger
-from tollgate.accounts.models import Account
 from tollgate.errors import Conflict, InsufficientCredit, NotFound
-from tollgate.ledger.models import Reservation
-from tollgate.ledger.service import available_for, refuse_if_blocked
+from tollgate.ledger.models import Account, Reservation
+from tollgate.ledger.rules import refuse_if_blocked
 from tollgate.money import format_amount
-from tollgate.rating.rater import MAX_CALL_SECONDS, PriceRow, RatableEvent, cost_of
+from tollgate.rating.rater import MAX_CALL_SECONDS, PriceRow, RatableEvent
 from tollgate.rating.service import PriceListResolver
-from tollgate.usage.models import Authorization, AuthorizationSlice, UsageEvent
-from tollgate.usage.service import (
+from tollgate.usage.calls import (
     MICROS,
     SECONDS,
-    Payment,
-    allowance_seconds,
-    rate_for_account,
-    usage_answer,
+    increments,
+    max_call_seconds,
+    money_seconds,
+    split_call,
 )
+from tollgate.usage.models import Authorization, AuthorizationSlice, UsageEvent
+from tollgate.usage.service import answer_of_with_json, rate_for_account
 
 TAG = "voice"
 
@@ -47,46 +46,25 @@ class CallPolicy:
     grace_seconds: int = 600
 
 
-def _increments(row: PriceRow) -> tuple[int, int]:
-    return row.increment_first or 1, row.increment_next or 1
-
-
-def money_seconds(row: PriceRow, budget: int) -> int:
-    """The most billed seconds whose cost (no connect fee) fits ``budget`` micros."""
-    if budget < 0:
-        return -1
-    if row.price == 0:
-        return MAX_CALL_SECONDS
-    # half_up(b·price/per) <= budget  <=>  2·b·price < per·(2·budget + 1)
-    return (row.per * (2 * budget + 1) - 1) // (2 * row.price)
-
-
-def max_call_seconds(row: PriceRow, allowance: int, money: int) -> int:
-    """The longest call, in whole increments, that ``allowance`` seconds plus ``money``
-    pay for, connect fee included (the connect fee is always money)."""
-    first, step = _increments(row)
-    covered = money_seconds(row, money - row.connect_fee)
-    if covered < 0:
-        return 0
-    longest = min(allowance + covered, MAX_CALL_SECONDS)
-    if longest < first:
-        return 0
-    return first + (longest - first) // step * step
-
-
 def _slice(row: PriceRow, slice_seconds: int, limit: int) -> int:
     """One slice: at most ``slice_seconds`` (at least the first increment), in increments."""
-    first, step = _increments(row)
+    first, step = increments(row)
     size = first + max(0, slice_seconds - first) // step * step
     return min(size, limit)
+
+
+def _allowance(session: Session, account: Account, now: datetime) -> int:
+    """Whole seconds of plan allowance that could pay for a call now."""
+    return ledger.available_for(session, account, unit=SECONDS, tag=TAG, now=now) // MICROS
 
 
 def _figures(
     session: Session, account: Account, list_id: str | None, now: datetime
 ) -> tuple[int, int]:
-    allowance = allowance_seconds(session, account, TAG, now)
-    money = available_for(session, account, unit=account.unit, list_id=list_id, tag=TAG, now=now)
-    return allowance, money
+    money = ledger.available_for(
+        session, account, unit=account.unit, list_id=list_id, tag=TAG, now=now
+    )
+    return _allowance(session, account, now), money
 
 
 def _reserve_seconds(
@@ -102,8 +80,7 @@ def _reserve_seconds(
     expires_at: datetime,
 ) -> None:
     """Hold ``seconds`` of call time: plan seconds first, the rest as money."""
-    from_allowance = min(seconds, allowance)
-    money = cost_of(seconds - from_allowance, row) + connect_fee
+    from_allowance, money = split_call(seconds, allowance, row, connect_fee)
     for unit, amount, list_id in (
         (SECONDS, from_allowance * MICROS, None),
         (account.unit, money, authorization.list_id),
@@ -147,7 +124,7 @@ def authorize(
     longest = max_call_seconds(row, allowance, money)
     if longest == 0:
         raise InsufficientCredit(
-            f"the available credit does not cover the first {_increments(row)[0]} s of a call "
+            f"the available credit does not cover the first {increments(row)[0]} s of a call "
             f"to {to} (connect fee {format_amount(row.connect_fee)} {account.unit})"
         )
     granted = _slice(row, policy.slice_seconds, longest)
@@ -195,7 +172,7 @@ def extend(
     row = _row(
         resolver, account, authorization.direction, authorization.to, authorization.created_at
     )
-    _, step = _increments(row)
+    _, step = increments(row)
     allowance, money = _figures(session, account, authorization.list_id, now)
     covered = money_seconds(row, money)
     more = min(allowance + max(covered, 0), MAX_CALL_SECONDS) // step * step
@@ -232,8 +209,12 @@ def capture(
     *,
     now: datetime,
     resolver: PriceListResolver,
-) -> dict:
-    """Charge the real call. Never refused for lack of credit: the shortfall is debt."""
+) -> dict[str, object]:
+    """Charge the real call, as one journal entry whatever the number of slices.
+
+    Never refused for lack of credit: what the slices and available credit cannot pay
+    becomes debt.
+    """
     _require_active(authorization)
     event = RatableEvent(
         channel="voice",
@@ -245,23 +226,36 @@ def capture(
     slices = _held_slices(session, authorization)
     held_seconds = [r for r in slices if r.unit == SECONDS]
     held_money = [r for r in slices if r.unit == account.unit]
-    billed = rating.billed_units
     held = sum(r.held for r in held_seconds) // MICROS
-    covered = min(billed, held + allowance_seconds(session, account, TAG, now))
-    money = cost_of(billed - covered, rating.row) + rating.connect_fee if billed else 0
-
-    reference = f"usage:{authorization.id}"
-    draws = _capture_in_turn(
-        session, account, held_seconds, covered * MICROS, SECONDS, None, now, reference
+    seconds, money = split_call(
+        rating.billed_units,
+        held + _allowance(session, account, now),
+        rating.row,
+        rating.connect_fee,
     )
-    money_before = account.debt
-    draws += _capture_in_turn(
-        session, account, held_money, money, account.unit, authorization.list_id, now, reference
+    result = ledger.capture_in_turn(
+        session,
+        account,
+        [
+            ledger.HeldCharge(SECONDS, seconds * MICROS, held_seconds),
+            ledger.HeldCharge(account.unit, money, held_money, list_id=authorization.list_id),
+        ],
+        now=now,
+        tag=TAG,
+        reference=f"usage:{authorization.id}",
     )
-    payment = Payment(
-        money=money, allowance_used=covered, debt=account.debt - money_before, draws=draws
+    total, reserved = ledger.money_totals(session, account)
+    answer, answer_json = answer_of_with_json(
+        event_id=authorization.id,
+        unit=account.unit,
+        money=money,
+        quantity=rating.quantity,
+        quantity_unit=rating.quantity_unit,
+        draws=result.draws,
+        debt=result.debt_added,
+        total=total,
+        reserved=reserved,
     )
-    answer = usage_answer(session, account, authorization.id, rating, rating.quantity, payment)
     session.add(
         UsageEvent(
             account_id=account.id,
@@ -275,10 +269,10 @@ def capture(
             quantity_unit=rating.quantity_unit,
             cost=money,
             unit=account.unit,
-            allowance_used=covered,
-            debt=payment.debt,
+            allowance_used=seconds,
+            debt=result.debt_added,
             request_hash=authorization.id,
-            answer=json.dumps(answer, separators=(",", ":")),
+            answer=answer_json,
             recorded_at=now,
         )
     )
@@ -286,50 +280,6 @@ def capture(
     authorization.ended_at = now
     authorization.usage_event_id = authorization.id
     return answer
-
-
-def _capture_in_turn(
-    session: Session,
-    account: Account,
-    reservations: list[Reservation],
-    amount: int,
-    unit: str,
-    list_id: str | None,
-    now: datetime,
-    reference: str,
-) -> list:
-    """Spend ``amount`` from the reservations in turn, then from available credit,
-    then (money only) into debt."""
-    draws = []
-    left = amount
-    for reservation in reservations:
-        take = min(reservation.held, left)
-        left -= take
-        if take:
-            draws += ledger.capture(
-                session,
-                account,
-                reservation,
-                take,
-                now=now,
-                counterparty="system:revenue:voice",
-                reference=reference,
-            ).draws
-        else:
-            ledger.release(session, account, reservation, now=now)
-    if left:
-        draws += ledger.charge(
-            session,
-            account,
-            amount=left,
-            unit=unit,
-            list_id=list_id,
-            tag=TAG,
-            now=now,
-            allow_debt=True,
-            reference=reference,
-        ).draws
-    return draws
 
 
 def release(

@@ -13,26 +13,15 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tollgate.accounts.models import Account
 from tollgate.errors import InvalidRequest
-from tollgate.ledger.models import Bucket
-from tollgate.ledger.service import Draw, available_for, merge_draws
+from tollgate.ledger import rules
+from tollgate.ledger.batch import LedgerAccount
+from tollgate.ledger.rules import Draw
 from tollgate.money import format_amount
 from tollgate.rating.rater import RatableEvent, Rating
 from tollgate.rating.service import PriceListResolver
-
-# The allowance unit of plan minutes. Like every amount it is stored in micros:
-# one second of allowance is 1,000,000 micro-seconds.
-SECONDS = "SECONDS"
-MICROS = 1_000_000
-
-
-def allowance_seconds(session: Session, account: Account, tag: str, now: datetime) -> int:
-    """Whole seconds of plan allowance that could pay for ``tag`` now."""
-    return available_for(session, account, unit=SECONDS, tag=tag, now=now) // MICROS
 
 
 @dataclass(frozen=True)
@@ -132,16 +121,11 @@ def spending_tag(channel: str) -> str:
     return "day_pass" if channel == "agent_login" else channel
 
 
-@dataclass
-class Payment:
-    money: int
-    allowance_used: int
-    debt: int
-    draws: list[Draw]
-
-
 def rate_for_account(
-    resolver: PriceListResolver, account: Account, event: RatableEvent, at: datetime
+    resolver: PriceListResolver,
+    account: LedgerAccount,
+    event: RatableEvent | UsageInput,
+    at: datetime,
 ) -> Rating:
     rating = resolver.rate(account.price_list_id, event, at)
     if rating.unit != account.unit:
@@ -150,29 +134,8 @@ def rate_for_account(
             f"{account.id!r} holds {account.unit}",
             code="unratable",
         )
+    rules.check_amount(rating.cost, "the cost of this event")
     return rating
-
-
-def usage_answer(
-    session: Session,
-    account: Account,
-    event_id: str,
-    rating: Rating,
-    quantity: int,
-    payment: Payment,
-) -> dict:
-    total, reserved = money_totals(session, account)
-    return answer_of(
-        event_id=event_id,
-        unit=account.unit,
-        money=payment.money,
-        quantity=quantity,
-        quantity_unit=rating.quantity_unit,
-        draws=merge_draws(payment.draws),
-        debt=payment.debt,
-        total=total,
-        reserved=reserved,
-    )
 
 
 def answer_of(
@@ -281,18 +244,9 @@ def _answer(
     )
 
 
-def money_totals(session: Session, account: Account) -> tuple[int, int]:
-    total, reserved = session.execute(
-        select(
-            func.coalesce(func.sum(Bucket.balance), 0), func.coalesce(func.sum(Bucket.reserved), 0)
-        ).where(Bucket.account_id == account.id, Bucket.unit == account.unit)
-    ).one()
-    return int(total), int(reserved)
-
-
 def quote(
     session: Session,
-    account: Account,
+    account: LedgerAccount,
     events: list[RatableEvent],
     *,
     at: datetime,

@@ -29,7 +29,7 @@ from tollgate.api.views import balance_answer, journal_entry_view, lot_view
 from tollgate.clock import format_instant
 from tollgate.errors import InvalidRequest
 from tollgate.ledger.models import POOL
-from tollgate.ledger.service import BucketFigures, is_due, journal_page
+from tollgate.ledger import BucketFigures, is_due, journal_page
 from tollgate.money import format_amount
 
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from tollgate.api.schemas import (
     ReservationCreate,
 )
 from tollgate.api.views import draws_view, reservation_view
-from tollgate.ledger.service import get_reservation, holds_of
+from tollgate.ledger import get_reservation, holds_of
 
 router = APIRouter(prefix="/v1", tags=["reservations"])
 
