@@ -14,8 +14,8 @@ journal entry, posting, lot, bucket, debt and status must be the same.
 from __future__ import annotations
 
 import itertools
-from decimal import Decimal
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
