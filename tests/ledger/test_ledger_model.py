@@ -3,7 +3,8 @@
 A hypothesis state machine drives one account through random grants (expiring or
 not, with priorities and channel tags), list allocations set and deleted,
 reservations (pool or list, tagged or not, lapsing or not), captures below, at and
-above what is held, releases, direct charges (tagged or not, some allowed to run into
+above what is held, releases, direct charges one at a time and several in one batch through the usage hot
+path's ledger (tagged or not, some allowed to run into
 debt), clock moves and expiry runs. :class:`LedgerModel` predicts from SPEC §3–4
 alone every figure the store should hold, and exactly which operations are refused
 and with which error. After every step the store must agree with it figure by
@@ -54,6 +55,8 @@ from tollgate.clock import FixedClock
 from tollgate.db import Database
 from tollgate.errors import Conflict, InsufficientCredit, InvalidRequest, NotFound, TollgateError
 from tollgate.jobs import run_due
+from tollgate.ledger import rules
+from tollgate.ledger.batch import BatchLedger
 from tollgate.ledger.invariants import journal_total
 from tollgate.ledger.models import POOL, Bucket, Lot, Reservation, ReservationHold
 from tollgate.ledger import get_reservation
@@ -666,6 +669,66 @@ class LedgerMachine(RuleBasedStateMachine):
                 s, a, amount=micros, now=now, list_id=list_id, tag=tag, allow_debt=allow_debt
             ),
         )
+
+    @rule(
+        charges=st.lists(
+            st.tuples(LIST_IDS, CHARGE_TAGS, AMOUNT_CHOICES, st.sampled_from([False] * 5 + [True])),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    def charges_in_one_batch(
+        self, charges: list[tuple[str | None, str | None, tuple[str, int, int], bool]]
+    ) -> None:
+        """Several charges of the account in one transaction through the batch path
+        (:class:`BatchLedger`, the usage hot path's ledger): each is paid or refused on
+        its own, exactly as one charge at a time would be."""
+        now = self.clock.now()
+        settled = self._settled()
+        planned = [
+            (list_id, tag, resolve(amount, settled.can_pay(list_id, tag, now)), allow_debt)
+            for list_id, tag, amount, allow_debt in charges
+        ]
+        predicted: list[str] = []
+
+        def on_model(model: LedgerModel) -> None:
+            for list_id, tag, micros, allow_debt in planned:
+                try:
+                    model.charge(
+                        amount=micros, now=now, list_id=list_id, tag=tag, allow_debt=allow_debt
+                    )
+                    predicted.append("paid")
+                except TollgateError as refusal:
+                    predicted.append(type(refusal).__name__)
+
+        def on_store(session: Session, account: Account) -> list[str]:
+            batch = BatchLedger(session, now=now)
+            credit = batch.load([ACCOUNT])[ACCOUNT]
+            outcomes = []
+            for list_id, tag, micros, allow_debt in planned:
+                try:
+                    if not allow_debt:
+                        rules.refuse_if_blocked(credit.account)
+                    if micros:
+                        take = rules.Take(
+                            UNIT, micros, credit.bucket(UNIT, list_id), credit.lots(UNIT)
+                        )
+                        batch.debit(
+                            credit,
+                            [take],
+                            tag=tag,
+                            allow_debt=allow_debt,
+                            kind="charge",
+                            reference=None,
+                        )
+                    outcomes.append("paid")
+                except TollgateError as refusal:
+                    outcomes.append(type(refusal).__name__)
+            batch.write()
+            return outcomes
+
+        outcomes = self._attempt("charges in one batch", on_model, on_store)
+        assert outcomes == predicted
 
     @rule(
         step=st.sampled_from(
