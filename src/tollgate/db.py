@@ -17,11 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from tollgate.rawsql import close_raw_cursors
 
 DEFAULT_DATABASE_URL = "sqlite:///tollgate.db"
 
@@ -70,14 +73,23 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
     # and must not carry the values (idempotency keys, memos…) of the failed statement.
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size * 2,
-        pool_pre_ping=True,
-        hide_parameters=True,
-    )
+        engine = _sqlite_engine(url)
+    else:
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+            pool_pre_ping=True,
+            hide_parameters=True,
+        )
+    # After the pool's rollback: no driver cursor of the hot path outlives the
+    # checkout that opened it (see tollgate.rawsql).
+    event.listen(engine, "checkin", _close_raw_cursors)
+    return engine
+
+
+def _close_raw_cursors(_dbapi_connection: object, record: Any) -> None:
+    close_raw_cursors(record.info)
 
 
 _BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")}

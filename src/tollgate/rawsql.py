@@ -10,19 +10,34 @@ everything else.
 
 Only the usage hot path (and the price list timeline it reads on every
 transaction) uses this; everything else goes through the ORM.
+
+Every cursor opened here is closed when its connection goes back to the pool
+(:func:`close_raw_cursors`, a pool ``checkin`` hook of :mod:`tollgate.db`), in the
+thread that used it, whatever still refers to the :class:`RawSQL` — a refused event's
+exception, its traceback and the recorder it holds form a reference cycle that the
+garbage collector frees later, in whichever thread it happens to run. A ``sqlite3``
+cursor freed there resets the prepared statement it last ran; that statement comes
+from the connection's statement cache, so it may be the one another request is
+running on the same connection at that moment, which then fails ("bad parameter or
+other API misuse").
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 # Rows are read and written in chunks of this many keys (bound variables stay well
 # under SQLite's limit).
 CHUNK = 500
+
+# The cursors opened on a pooled connection since it was checked out, in its pool
+# record's ``info`` (see close_raw_cursors).
+_OPEN_CURSORS = "tollgate.raw_cursors"
 
 
 class RawSQL:
@@ -33,8 +48,10 @@ class RawSQL:
     def __init__(self, session: Session) -> None:
         connection = session.connection()
         self.sqlite = connection.dialect.name == "sqlite"
-        self.connection = connection.connection.driver_connection
+        pooled = connection.connection
+        self.connection = pooled.driver_connection
         self.cursor = self.connection.cursor()
+        pooled.info.setdefault(_OPEN_CURSORS, []).append(self.cursor)
 
     # --- values ------------------------------------------------------------------------
 
@@ -141,6 +158,18 @@ class RawSQL:
         with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def close_raw_cursors(pool_info: MutableMapping[Any, Any]) -> None:
+    """Close the cursors :class:`RawSQL` opened on a connection that is going back to
+    the pool (``pool_info`` is its pool record's ``info``).
+
+    Closing resets each cursor's statement and lets go of it now, in the thread that
+    used the connection, so that nothing done to a leftover cursor later can touch a
+    statement the connection's next user is running.
+    """
+    for cursor in pool_info.pop(_OPEN_CURSORS, ()):
+        cursor.close()
 
 
 @lru_cache(maxsize=65_536)
