@@ -50,6 +50,7 @@ class RawSQL:
         self.sqlite = connection.dialect.name == "sqlite"
         pooled = connection.connection
         self.connection = pooled.driver_connection
+        assert self.connection is not None, "a checked-out connection is open"
         self.cursor = self.connection.cursor()
         pooled.info.setdefault(_OPEN_CURSORS, []).append(self.cursor)
 
@@ -79,11 +80,14 @@ class RawSQL:
         """``?`` placeholders for sqlite3, ``%s`` for psycopg."""
         return statement if self.sqlite else statement.replace("?", "%s")
 
-    def select(self, statement: str, parameters: Sequence = ()) -> list[tuple]:
+    def select(self, statement: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self.cursor.execute(self.sql(statement), parameters)
-        return self.cursor.fetchall()
+        rows: list[tuple[Any, ...]] = self.cursor.fetchall()
+        return rows
 
-    def select_in(self, statement: str, keys: Sequence, *, width: int = 1) -> list[tuple]:
+    def select_in(
+        self, statement: str, keys: Sequence[Any], *, width: int = 1
+    ) -> list[tuple[Any, ...]]:
         """Run ``statement`` for a list of text keys: its ``{keys}`` becomes a row source.
 
         Use ``IN ({keys})`` for single keys and ``({keys}) AS k`` joined on
@@ -96,18 +100,21 @@ class RawSQL:
         if not keys:
             return []
         if not self.sqlite:
-            columns = [list(keys)] if width == 1 else [list(column) for column in zip(*keys)]
+            columns = (
+                [list(keys)] if width == 1 else [list(column) for column in zip(*keys, strict=True)]
+            )
             arrays = ", ".join(["%s::text[]"] * width)
             names = ", ".join(f"column{i + 1}" for i in range(width))
             source = f"SELECT * FROM unnest({arrays}) AS u({names})"
             self.cursor.execute(statement.format(keys=source), columns)
-            return self.cursor.fetchall()
-        rows: list[tuple] = []
+            found: list[tuple[Any, ...]] = self.cursor.fetchall()
+            return found
+        rows: list[tuple[Any, ...]] = []
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start : start + CHUNK]
             if width == 1:
                 placeholders = ", ".join("?" * len(chunk))
-                parameters: Sequence = chunk
+                parameters: Sequence[Any] = chunk
             else:
                 one = "(" + ", ".join("?" * width) + ")"
                 placeholders = "VALUES " + ", ".join([one] * len(chunk))
@@ -115,12 +122,16 @@ class RawSQL:
             rows.extend(self.select(statement.format(keys=placeholders), parameters))
         return rows
 
-    def execute_many(self, statement: str, rows: Sequence[Sequence]) -> None:
+    def execute_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.cursor.executemany(self.sql(statement), rows)
 
     def update(
-        self, table: str, columns: Sequence[tuple[str, str]], keys: int, rows: Sequence[Sequence]
+        self,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        keys: int,
+        rows: Sequence[Sequence[Any]],
     ) -> None:
         """Set columns of rows found by key: each row holds the new values, then the key.
 
@@ -143,10 +154,10 @@ class RawSQL:
         self.cursor.execute(
             f"UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS v({names}) "
             f"WHERE {where}",
-            [list(column) for column in zip(*rows)],
+            [list(column) for column in zip(*rows, strict=True)],
         )
 
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert rows (tuples in ``columns`` order): ``executemany`` or ``COPY``."""
         if not rows:
             return

@@ -62,7 +62,9 @@ def cursors_left_open() -> Iterator[list[Any]]:
         gc.enable()
 
 
-def test_no_driver_cursor_stays_open_after_a_request(client, database, price_list) -> None:
+def test_no_driver_cursor_stays_open_after_a_request(
+    client: Any, database: Any, price_list: Any
+) -> None:
     create_account(client, "acme")
     grant(client, "acme", "0.02")
 
@@ -89,7 +91,7 @@ class _FailingMidWrite(RawSQL):
 
 
 def test_an_error_mid_batch_leaves_every_connection_clean(
-    client, database, price_list, monkeypatch: pytest.MonkeyPatch
+    client: Any, database: Any, price_list: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     create_account(client, "acme")
     grant(client, "acme", "10")
