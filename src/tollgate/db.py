@@ -17,11 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import BigInteger, Connection, DateTime, Engine, Integer, create_engine, event
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from tollgate.rawsql import close_raw_cursors
 
 DEFAULT_DATABASE_URL = "sqlite:///tollgate.db"
 
@@ -39,7 +42,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[override]
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -49,7 +52,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -70,14 +73,23 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
     # and must not carry the values (idempotency keys, memos…) of the failed statement.
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size * 2,
-        pool_pre_ping=True,
-        hide_parameters=True,
-    )
+        engine = _sqlite_engine(url)
+    else:
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+            pool_pre_ping=True,
+            hide_parameters=True,
+        )
+    # After the pool's rollback: no driver cursor of the hot path outlives the
+    # checkout that opened it (see tollgate.rawsql).
+    event.listen(engine, "checkin", _close_raw_cursors)
+    return engine
+
+
+def _close_raw_cursors(_dbapi_connection: object, record: Any) -> None:
+    close_raw_cursors(record.info)
 
 
 _BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")}
@@ -97,7 +109,7 @@ def _sqlite_engine(url: str) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # pragma: no cover - trivial
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:  # pragma: no cover - trivial
         # Take transaction control away from the driver: we emit BEGIN ourselves.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -114,11 +126,13 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):
+    def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         # Straight to the driver: this runs for every transaction, and SQLAlchemy's
         # statement machinery costs more than the BEGIN itself.
-        connection.connection.driver_connection.execute(_BEGIN[mode])
+        driver = connection.connection.driver_connection
+        assert driver is not None, "a connection that begins is open"
+        driver.execute(_BEGIN[mode])
 
     return engine
 

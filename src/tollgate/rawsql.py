@@ -10,19 +10,34 @@ everything else.
 
 Only the usage hot path (and the price list timeline it reads on every
 transaction) uses this; everything else goes through the ORM.
+
+Every cursor opened here is closed when its connection goes back to the pool
+(:func:`close_raw_cursors`, a pool ``checkin`` hook of :mod:`tollgate.db`), in the
+thread that used it, whatever still refers to the :class:`RawSQL` — a refused event's
+exception, its traceback and the recorder it holds form a reference cycle that the
+garbage collector frees later, in whichever thread it happens to run. A ``sqlite3``
+cursor freed there resets the prepared statement it last ran; that statement comes
+from the connection's statement cache, so it may be the one another request is
+running on the same connection at that moment, which then fails ("bad parameter or
+other API misuse").
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 # Rows are read and written in chunks of this many keys (bound variables stay well
 # under SQLite's limit).
 CHUNK = 500
+
+# The cursors opened on a pooled connection since it was checked out, in its pool
+# record's ``info`` (see close_raw_cursors).
+_OPEN_CURSORS = "tollgate.raw_cursors"
 
 
 class RawSQL:
@@ -33,8 +48,11 @@ class RawSQL:
     def __init__(self, session: Session) -> None:
         connection = session.connection()
         self.sqlite = connection.dialect.name == "sqlite"
-        self.connection = connection.connection.driver_connection
+        pooled = connection.connection
+        self.connection = pooled.driver_connection
+        assert self.connection is not None, "a checked-out connection is open"
         self.cursor = self.connection.cursor()
+        pooled.info.setdefault(_OPEN_CURSORS, []).append(self.cursor)
 
     # --- values ------------------------------------------------------------------------
 
@@ -62,11 +80,14 @@ class RawSQL:
         """``?`` placeholders for sqlite3, ``%s`` for psycopg."""
         return statement if self.sqlite else statement.replace("?", "%s")
 
-    def select(self, statement: str, parameters: Sequence = ()) -> list[tuple]:
+    def select(self, statement: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self.cursor.execute(self.sql(statement), parameters)
-        return self.cursor.fetchall()
+        rows: list[tuple[Any, ...]] = self.cursor.fetchall()
+        return rows
 
-    def select_in(self, statement: str, keys: Sequence, *, width: int = 1) -> list[tuple]:
+    def select_in(
+        self, statement: str, keys: Sequence[Any], *, width: int = 1
+    ) -> list[tuple[Any, ...]]:
         """Run ``statement`` for a list of text keys: its ``{keys}`` becomes a row source.
 
         Use ``IN ({keys})`` for single keys and ``({keys}) AS k`` joined on
@@ -79,18 +100,21 @@ class RawSQL:
         if not keys:
             return []
         if not self.sqlite:
-            columns = [list(keys)] if width == 1 else [list(column) for column in zip(*keys)]
+            columns = (
+                [list(keys)] if width == 1 else [list(column) for column in zip(*keys, strict=True)]
+            )
             arrays = ", ".join(["%s::text[]"] * width)
             names = ", ".join(f"column{i + 1}" for i in range(width))
             source = f"SELECT * FROM unnest({arrays}) AS u({names})"
             self.cursor.execute(statement.format(keys=source), columns)
-            return self.cursor.fetchall()
-        rows: list[tuple] = []
+            found: list[tuple[Any, ...]] = self.cursor.fetchall()
+            return found
+        rows: list[tuple[Any, ...]] = []
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start : start + CHUNK]
             if width == 1:
                 placeholders = ", ".join("?" * len(chunk))
-                parameters: Sequence = chunk
+                parameters: Sequence[Any] = chunk
             else:
                 one = "(" + ", ".join("?" * width) + ")"
                 placeholders = "VALUES " + ", ".join([one] * len(chunk))
@@ -98,12 +122,16 @@ class RawSQL:
             rows.extend(self.select(statement.format(keys=placeholders), parameters))
         return rows
 
-    def execute_many(self, statement: str, rows: Sequence[Sequence]) -> None:
+    def execute_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.cursor.executemany(self.sql(statement), rows)
 
     def update(
-        self, table: str, columns: Sequence[tuple[str, str]], keys: int, rows: Sequence[Sequence]
+        self,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        keys: int,
+        rows: Sequence[Sequence[Any]],
     ) -> None:
         """Set columns of rows found by key: each row holds the new values, then the key.
 
@@ -126,10 +154,10 @@ class RawSQL:
         self.cursor.execute(
             f"UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS v({names}) "
             f"WHERE {where}",
-            [list(column) for column in zip(*rows)],
+            [list(column) for column in zip(*rows, strict=True)],
         )
 
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert rows (tuples in ``columns`` order): ``executemany`` or ``COPY``."""
         if not rows:
             return
@@ -141,6 +169,18 @@ class RawSQL:
         with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def close_raw_cursors(pool_info: MutableMapping[Any, Any]) -> None:
+    """Close the cursors :class:`RawSQL` opened on a connection that is going back to
+    the pool (``pool_info`` is its pool record's ``info``).
+
+    Closing resets each cursor's statement and lets go of it now, in the thread that
+    used the connection, so that nothing done to a leftover cursor later can touch a
+    statement the connection's next user is running.
+    """
+    for cursor in pool_info.pop(_OPEN_CURSORS, ()):
+        cursor.close()
 
 
 @lru_cache(maxsize=65_536)
