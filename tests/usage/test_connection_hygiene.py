@@ -28,7 +28,6 @@ from tests.usage.conftest import call, sms
 from tollgate.ledger.models import JournalEntry
 from tollgate.rawsql import RawSQL
 from tollgate.usage.models import UsageEvent
-from tollgate.usage.recorder import UsageRecorder
 
 
 def _is_open(cursor: Any) -> bool:
@@ -81,13 +80,14 @@ def test_no_driver_cursor_stays_open_after_a_request(
     assert left == []
 
 
-class _FailingMidWrite(RawSQL):
-    """Fails the write after the journal entries are inserted, before their postings."""
+_insert = RawSQL.insert
 
-    def insert(self, table: str, columns: Any, rows: Any) -> None:
-        if table == "postings":
-            raise RuntimeError("disk on fire")
-        super().insert(table, columns, rows)
+
+def _failing_mid_write(self: RawSQL, table: str, columns: Any, rows: Any) -> None:
+    """Fails the write after the journal entries are inserted, before their postings."""
+    if table == "postings":
+        raise RuntimeError("disk on fire")
+    _insert(self, table, columns, rows)
 
 
 def test_an_error_mid_batch_leaves_every_connection_clean(
@@ -99,7 +99,7 @@ def test_an_error_mid_batch_leaves_every_connection_clean(
         entries_before = session.scalar(select(func.count()).select_from(JournalEntry))
 
     with cursors_left_open() as left, monkeypatch.context() as patch:
-        patch.setattr(UsageRecorder, "raw_sql", _FailingMidWrite)
+        patch.setattr(RawSQL, "insert", _failing_mid_write)
         failed = client.post("/v1/usage/batch", json={"events": [sms("f1"), sms("f2")]})
         assert failed.status_code == 500, failed.text
     assert left == []
