@@ -15,6 +15,7 @@ The figures used throughout, at 0.014 per minute billed 60/60:
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -355,6 +356,38 @@ class TestCapture:
         assert authorize(client, status=402)["error"]["code"] == "account_blocked"
         assert grant(client, acme, "1")["debt_paid"] == "0.13"
         assert status(client) == ("active", "0")
+
+    def test_a_call_extended_three_times_is_one_charge(self, client, database, clock, acme):
+        """Slices are reservations; the call is one movement of credit, whatever the number
+        of slices it took: one journal entry, paying from every slice in turn, from
+        plan seconds and money, the rest from available credit and into debt."""
+        grant(client, acme, "0.20")
+        grant_seconds(client, acme, "400")
+        opened = authorize(client)
+        for _ in range(3):
+            extend(client, opened["id"])
+
+        captured = capture(client, opened["id"], 3000)  # 50 min: 400 s plan, 2600 s money
+
+        usage = captured["usage"]
+        # 2,600 s of money at 0.014/min is 0.606667: 0.20 paid, the rest is debt.
+        assert (usage["cost"], usage["debt"]) == ("0.606667", "0.406667")
+        entries = [entry for entry in journal(client) if entry["kind"] != "grant"]
+        assert [(e["kind"], e["reference"]) for e in entries] == [
+            ("capture", f"usage:{opened['id']}")
+        ]
+        moved: dict[tuple[str, str], Decimal] = {}
+        for posting in entries[0]["postings"]:
+            key = (posting["ledger_account"], posting["unit"])
+            moved[key] = moved.get(key, Decimal(0)) + Decimal(posting["amount"])
+        assert moved == {
+            ("pool", "SECONDS"): Decimal(-400),
+            ("system:revenue:voice", "SECONDS"): Decimal(400),
+            ("pool", "EUR"): Decimal("-0.2"),
+            ("debt", "EUR"): Decimal("-0.406667"),
+            ("system:revenue:voice", "EUR"): Decimal("0.606667"),
+        }
+        assert_ledger_sound(database, acme, now=clock.now())
 
     def test_capture_on_an_account_another_call_blocked_still_succeeds(
         self, client, database, acme
