@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from tollgate.journal_guard import guard_sqlite_engine
+
 DEFAULT_DATABASE_URL = "sqlite:///tollgate.db"
 
 # 64-bit integer primary keys; SQLite only auto-increments "INTEGER PRIMARY KEY".
@@ -120,6 +122,9 @@ def _sqlite_engine(url: str) -> Engine:
         # statement machinery costs more than the BEGIN itself.
         connection.connection.driver_connection.execute(_BEGIN[mode])
 
+    # SQLite has no deferred triggers: balanced journal entries are checked per
+    # connection, just before each commit.
+    guard_sqlite_engine(engine)
     return engine
 
 
