@@ -24,6 +24,7 @@ FLOORS = {
     "rawsql": 1,
     "logs": 1,
     "idempotency": 1,
+    "journal_guard": 1,
     # 2. the ledger
     "ledger": 2,
     # 3. domains beside the ledger

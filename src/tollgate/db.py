@@ -24,6 +24,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from tollgate.journal_guard import guard_sqlite_engine
 from tollgate.rawsql import close_raw_cursors
 
 DEFAULT_DATABASE_URL = "sqlite:///tollgate.db"
@@ -134,6 +135,9 @@ def _sqlite_engine(url: str) -> Engine:
         assert driver is not None, "a connection that begins is open"
         driver.execute(_BEGIN[mode])
 
+    # SQLite has no deferred triggers: balanced journal entries are checked per
+    # connection, just before each commit.
+    guard_sqlite_engine(engine)
     return engine
 
 
