@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tests.helpers import assert_ledger_sound, create_account, grant
 from tests.usage.conftest import put_price_list, sms
 from tollgate.db import Database
-from tollgate.usage.recorder import UsageRecorder
+from tollgate.rawsql import RawSQL
 
 Leg = tuple[str, str, int]  # ledger account, unit, amount
 
@@ -131,14 +131,10 @@ class TestRefusedAtCommit:
         assert raw_entries(database) == [(entry_id, "raw")]
         assert raw_postings(database) == 2
 
-    def test_sqlite_refuses_even_balanced_postings_added_to_a_closed_entry(
+    def test_even_balanced_postings_added_to_a_closed_entry_are_refused(
         self, database: Database, acme: str
     ) -> None:
-        # SQLite checks only the entries of the committing transaction, so an entry
-        # committed before is closed to new postings. (PostgreSQL re-checks any entry
-        # that gets postings, so a balanced pair added later still sums to zero there.)
-        if not database.is_sqlite:
-            pytest.skip("SQLite's closed-entry trigger")
+        # An entry committed before is closed to new postings: the journal is append-only.
         with database.write() as session:
             entry_id = write_entry(session, BALANCED_EUR)
 
@@ -190,17 +186,19 @@ class TestUsageHotPath:
         assert_ledger_sound(database, "acme")
 
         # The same writes with one posting off by a micro: the whole batch is refused.
-        journal = UsageRecorder._journal
+        insert = RawSQL.insert
 
-        def off_by_one(
-            self: UsageRecorder, account_id: str, kind: str, reference: str, legs: list[Any]
-        ) -> None:
-            if reference == "usage:s-skewed-7":
-                (ledger_account, unit, amount, lot_id), *rest = legs
-                legs = [(ledger_account, unit, amount + 1, lot_id), *rest]
-            journal(self, account_id, kind, reference, legs)
+        def off_by_one(self: RawSQL, table: str, columns: Any, rows: Any) -> None:
+            if table == "postings":
+                entry_id, account_id, ledger_account, unit, amount, lot_id = rows[7]
+                rows = [
+                    *rows[:7],
+                    (entry_id, account_id, ledger_account, unit, amount + 1, lot_id),
+                    *rows[8:],
+                ]
+            insert(self, table, columns, rows)
 
-        monkeypatch.setattr(UsageRecorder, "_journal", off_by_one)
+        monkeypatch.setattr(RawSQL, "insert", off_by_one)
         skewed = [sms(f"s-skewed-{i}") for i in range(500)]
         with database.read() as session:
             before = session.execute(text("SELECT count(*) FROM postings")).scalar_one()

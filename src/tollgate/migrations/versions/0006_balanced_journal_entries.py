@@ -1,7 +1,8 @@
 """The database refuses, at commit, a journal entry whose postings do not sum to zero.
 
 PostgreSQL: every statement that inserts postings (an ORM flush, the usage hot path's
-``COPY``) queues one row in ``journal_balance_checks`` with the ids of the entries it
+``COPY``) first refuses postings to an entry committed by an earlier transaction,
+then queues one row in ``journal_balance_checks`` with the ids of the entries it
 touched, collected from its transition table. That table carries a deferred
 constraint trigger: at commit, each queued row checks its entries with one
 set-based query (Σ amount per entry and unit = 0), raises ``check_violation`` if one
@@ -43,7 +44,21 @@ def upgrade() -> None:
         """
         CREATE FUNCTION tollgate_queue_balance_check() RETURNS trigger
         LANGUAGE plpgsql AS $$
+        DECLARE
+            closed bigint;
         BEGIN
+            -- An entry committed by an earlier transaction is closed: the journal is
+            -- append-only, a correction is a new entry. (Tollgate uses no savepoints;
+            -- an entry written inside one would carry its subtransaction's id.)
+            SELECT e.id INTO closed FROM journal_entries e
+            WHERE e.id IN (SELECT entry_id FROM new_postings)
+              AND NOT (e.xmin = pg_current_xact_id()::xid)
+            LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION 'journal entry % was committed before: postings can only be '
+                    'added in the same transaction as their entry', closed
+                    USING ERRCODE = 'check_violation';
+            END IF;
             INSERT INTO journal_balance_checks (entry_ids)
             SELECT array_agg(DISTINCT entry_id) FROM new_postings HAVING count(*) > 0;
             RETURN NULL;
