@@ -121,6 +121,7 @@ def parse_rows(
 
 
 def parse_row(raw: Mapping[str, object]) -> PriceRow:
+    """One row given as field → value; raises ``_Bad`` at its first problem."""
     unknown = sorted(set(raw) - set(ROW_FIELDS))
     if unknown:
         raise _Bad(f"unknown field(s) {', '.join(unknown)}; a row has {', '.join(ROW_FIELDS)}")
@@ -131,6 +132,37 @@ def parse_row(raw: Mapping[str, object]) -> PriceRow:
     if channel not in CHANNELS:
         hint = " (agent logins are priced by a day_pass row)" if channel == "agent_login" else ""
         raise _Bad(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}{hint}")
+    match = _match_fields(channel, value)
+    if value["price"] is None:
+        raise _Bad('price is required, as a decimal string such as "0.014"')
+    price = _amount(value["price"], "price")
+    per = _per(raw.get("per"), default=60 if channel == "voice" else 1)
+    increment_first = increment_next = None
+    connect_fee = 0
+    if channel == "voice":
+        increment_first, increment_next = _increment(value["increment"])
+        if value["connect_fee"] is not None:
+            connect_fee = _amount(value["connect_fee"], "connect_fee")
+    else:
+        for name in ("increment", "connect_fee"):
+            if value[name] is not None:
+                raise _Bad(f"{name} applies to voice rows only; leave it empty")
+    return PriceRow(
+        channel=channel,
+        direction=match["direction"],
+        destination=match["destination"],
+        number_type=match["number_type"],
+        category=match["category"],
+        price=price,
+        per=per,
+        increment_first=increment_first,
+        increment_next=increment_next,
+        connect_fee=connect_fee,
+    )
+
+
+def _match_fields(channel: str, value: Mapping[str, str | None]) -> dict[str, str]:
+    """The fields that say which events a row matches, ``*`` where empty, checked."""
     match = {name: value[name] or ANY for name in _MATCH_FIELDS}
     if match["direction"] not in (*DIRECTIONS, ANY):
         raise _Bad(f"direction must be outbound, inbound or *, got {match['direction']!r}")
@@ -160,40 +192,14 @@ def parse_row(raw: Mapping[str, object]) -> PriceRow:
             raise _Bad(f"{channel} rows are not priced by {', '.join(narrowed)}; use *")
     if channel != "whatsapp_template" and match["category"] != ANY:
         raise _Bad("category applies to whatsapp_template rows only; use *")
-    if value["price"] is None:
-        raise _Bad('price is required, as a decimal string such as "0.014"')
+    return match
+
+
+def _amount(text: str, name: str) -> int:
     try:
-        price = parse_amount(value["price"], field="price", allow_zero=True)
+        return parse_amount(text, field=name, allow_zero=True)
     except AmountError as exc:
         raise _Bad(str(exc), "invalid_amount") from None
-    per = _per(raw.get("per"), default=60 if channel == "voice" else 1)
-    increment_first = increment_next = None
-    connect_fee = 0
-    if channel == "voice":
-        increment_first, increment_next = _increment(value["increment"])
-        if value["connect_fee"] is not None:
-            try:
-                connect_fee = parse_amount(
-                    value["connect_fee"], field="connect_fee", allow_zero=True
-                )
-            except AmountError as exc:
-                raise _Bad(str(exc), "invalid_amount") from None
-    else:
-        for name in ("increment", "connect_fee"):
-            if value[name] is not None:
-                raise _Bad(f"{name} applies to voice rows only; leave it empty")
-    return PriceRow(
-        channel=channel,
-        direction=match["direction"],
-        destination=destination,
-        number_type=match["number_type"],
-        category=match["category"],
-        price=price,
-        per=per,
-        increment_first=increment_first,
-        increment_next=increment_next,
-        connect_fee=connect_fee,
-    )
 
 
 def _text(value: object, name: str) -> str | None:
