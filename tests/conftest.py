@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from tollgate import migrate
 from tollgate.api import create_app
@@ -71,7 +72,7 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
         with database.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
-    except Exception as exc:  # pragma: no cover - environment problem
+    except SQLAlchemyError as exc:  # pragma: no cover - environment problem
         pytest.fail(
             f"PostgreSQL test database {url.render_as_string()} is not usable ({exc}). "
             "Run the suite with scripts/test, which starts PostgreSQL, or set "

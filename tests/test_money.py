@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -43,7 +44,9 @@ class TestParseAmount:
 
     @pytest.mark.parametrize("value", [3, 3.5, 1e3, True, False, None, ["1"], {"v": "1"}, b"1"])
     def test_anything_but_a_string_is_refused(self, value):
-        with pytest.raises(AmountError, match='amount must be a decimal string such as "3.5"'):
+        with pytest.raises(
+            AmountError, match=re.escape('amount must be a decimal string such as "3.5"')
+        ):
             parse_amount(value)
 
     def test_a_json_number_is_named_as_such(self):
@@ -98,7 +101,7 @@ class TestParseAmount:
             parse_amount("1" + "0" * 400)
 
     def test_the_message_names_the_field(self):
-        with pytest.raises(AmountError, match="^price must not be negative"):
+        with pytest.raises(AmountError, match=r"^price must not be negative"):
             parse_amount("-1", field="price")
 
 

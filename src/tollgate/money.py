@@ -59,14 +59,16 @@ def format_amount(micros: int) -> str:
     """Format micros as the shortest exact decimal string: 3500000 -> "3.5"."""
     if type(micros) is int:
         # The hot path (usage answers format five amounts or more per event): the same
-        # text as below, with fewer steps. "%d" of a plain int is its str().
+        # text as below, with fewer steps. "%d" of a plain int is its str(); %-format
+        # of a divmod pair takes about half the time of format() or an f-string with
+        # a tuple unpacked first (timeit, CPython 3.11), hence the UP031 exceptions.
         if micros >= 0:
             if micros % MICROS_PER_UNIT:
-                return ("%d.%06d" % divmod(micros, MICROS_PER_UNIT)).rstrip("0")
+                return ("%d.%06d" % divmod(micros, MICROS_PER_UNIT)).rstrip("0")  # noqa: UP031
             return str(micros // MICROS_PER_UNIT)
         if micros % MICROS_PER_UNIT:
-            return ("-%d.%06d" % divmod(-micros, MICROS_PER_UNIT)).rstrip("0")
-        return "-%d" % (-micros // MICROS_PER_UNIT)
+            return ("-%d.%06d" % divmod(-micros, MICROS_PER_UNIT)).rstrip("0")  # noqa: UP031
+        return f"-{-micros // MICROS_PER_UNIT}"
     if not isinstance(micros, int) or isinstance(micros, bool):
         raise TypeError(f"micros must be an int, got {type(micros).__name__}")
     # A subclass of int: exactly as ever, through its own operators.

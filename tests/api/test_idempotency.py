@@ -93,7 +93,9 @@ def test_the_same_key_with_another_body_is_409_and_grants_nothing(client, databa
     assert response.json() == {
         "error": {
             "code": "idempotency_conflict",
-            "message": "idempotency key 'order-1001' was already used with a different request body",
+            "message": (
+                "idempotency key 'order-1001' was already used with a different request body"
+            ),
         }
     }
     assert balance(client, acme) == before

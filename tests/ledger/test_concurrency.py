@@ -340,14 +340,14 @@ def test_a_reservation_is_ended_once_whoever_races_for_it(
     on_account(database, clock, lambda s, a: ledger.grant(s, a, amount=100 * UNIT, now=clock.now()))
     rounds = 6
     charged = 0
-    for round_ in range(rounds):
+    for _ in range(rounds):
         reservation_id = on_account(
             database,
             clock,
             lambda s, a: ledger.reserve(s, a, amount=4 * UNIT, list_id="north", now=clock.now()).id,
         )
 
-        def attempt(i: int, db: Database):
+        def attempt(i: int, db: Database, reservation_id: int = reservation_id):
             try:
                 if moves == "release" or (moves == "both" and i % 2):
                     release(db, clock, reservation_id)
@@ -439,7 +439,7 @@ def test_grants_allocations_and_spending_at_once_keep_lots_and_buckets_equal(
                 on_account(
                     db,
                     clock,
-                    lambda s, a: ledger.grant(
+                    lambda s, a, n=n: ledger.grant(
                         s,
                         a,
                         amount=amount,
@@ -470,7 +470,7 @@ def test_grants_allocations_and_spending_at_once_keep_lots_and_buckets_equal(
                         on_account(
                             db,
                             clock,
-                            lambda s, a: ledger.set_allocation(
+                            lambda s, a, target=target: ledger.set_allocation(
                                 s, a, list_id, target, now=clock.now()
                             ),
                         )
@@ -637,7 +637,7 @@ def test_one_account_id_created_at_once_exists_once(
     for round_ in range(4):
         account_id = f"race-{round_}"
 
-        def attempt(db: Database):
+        def attempt(db: Database, account_id: str = account_id):
             try:
                 with db.write() as session:
                     accounts.create_account(
@@ -671,7 +671,7 @@ def test_one_account_id_posted_at_once_through_the_api_exists_once(app):
             return response.status_code, response.json().get("error", {}).get("code")
 
     for round_ in range(3):
-        outcomes = run_together([(lambda: attempt(round_)) for _ in range(THREADS)])
+        outcomes = run_together([(lambda round_=round_: attempt(round_)) for _ in range(THREADS)])
         assert sorted(status for status, _ in outcomes) == [201] + [409] * (THREADS - 1)
         assert {code for status, code in outcomes if status == 409} == {"account_exists"}
 

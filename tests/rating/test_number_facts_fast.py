@@ -9,8 +9,8 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from tollgate.rating import rater
-from tollgate.rating.rater import (
+from tollgate.rating.numbers import (
+    _UNDECIDED,
     NumberFacts,
     _calling_code_plan,
     _number_facts_fast,
@@ -29,7 +29,7 @@ def assert_same(number: str) -> bool:
     Returns whether the fast path decided."""
     expected = _number_facts_slow(number)
     fast = _number_facts_fast(number)
-    decided = fast is not rater._UNDECIDED
+    decided = fast is not _UNDECIDED
     if decided:
         assert fast == expected, number
         if fast is not None:
@@ -75,7 +75,7 @@ def test_examples_and_their_variations_match_the_slow_path() -> None:
     checked = undecided = 0
     for example in examples:
         # The fast path decides every example number itself.
-        assert _number_facts_fast(example) is not rater._UNDECIDED, example
+        assert _number_facts_fast(example) is not _UNDECIDED, example
         for number in variations(example, rng):
             decided = assert_same(number)
             checked += 1
@@ -239,7 +239,7 @@ def test_fast_path_answers_none_itself_for_impossible_canonical_numbers() -> Non
 
 def test_fast_path_leaves_other_shapes_to_the_slow_path() -> None:
     for number in ("+0123456789", "33612345678", "+33 612345678", "+" + "1" * 16, "+３３6"):
-        assert _number_facts_fast(number) is rater._UNDECIDED
+        assert _number_facts_fast(number) is _UNDECIDED
 
 
 def test_every_calling_code_has_a_fast_plan() -> None:

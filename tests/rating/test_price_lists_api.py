@@ -8,7 +8,7 @@ import pytest
 
 from tollgate.errors import InvalidRequest
 from tollgate.rating.rater import RatableEvent
-from tollgate.rating.service import PriceListResolver, rate_event
+from tollgate.rating.resolver import PriceListResolver, rate_event
 
 FR_MOBILE = "+33612345678"
 

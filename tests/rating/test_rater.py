@@ -19,7 +19,7 @@ from tollgate.rating.rater import (
     max_seconds_for,
     rate,
 )
-from tollgate.rating.service import parse_rows
+from tollgate.rating.rows import parse_rows
 
 FR_MOBILE = "+33612345678"
 FR_FIXED = "+33123456789"

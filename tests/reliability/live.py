@@ -7,6 +7,7 @@ and nothing outlives the test. Everything listens and connects on 127.0.0.1 only
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -124,10 +125,8 @@ class LiveServer:
         process, self._process = self._process, None
         if process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait(timeout=30)
         # Workers of a multi-process server are children of the killed supervisor:
         # wait until the group is gone so that none still holds a connection or lock.

@@ -104,7 +104,9 @@ class Level(enum.IntEnum):
     LOW = 1
 
 
-class Word(str, enum.Enum):
+# The (str, Enum) mixin on purpose, not StrEnum: its str() and format() differ from
+# its value, which is what the encoder must see through.
+class Word(str, enum.Enum):  # noqa: UP042
     HELLO = "hello"
 
 
@@ -401,7 +403,7 @@ def test_a_realistic_answer():
         "total": 48_970_600,
         "reserved": 1_500_000,
     }
-    answer, text = answer_of_with_json(**arguments)
+    _, text = answer_of_with_json(**arguments)
     assert text == (
         '{"id":"evt_01HZX3K9Q7M2N4P6R8T0V2W4Y6","cost":"0.0294","unit":"EUR","quantity":180,'
         '"quantity_unit":"seconds","paid_by":[{"lot_id":101,"unit":"EUR","amount":"0.02"},'

@@ -19,8 +19,12 @@ Plain words first.
 * **Cost** is exact integer arithmetic in micros, rounded half-up once per event:
   ``half_up(billed_units × price / per) + connect_fee``.
 
-:mod:`tollgate.rating.rater` is the pure part (matching and arithmetic);
-:mod:`tollgate.rating.service` stores versions and finds the one in force;
-:mod:`tollgate.rating.csv` imports and exports price lists as CSV;
-:mod:`tollgate.rating.segments` counts SMS segments.
+:mod:`~tollgate.rating.rater` is the pure part (matching and arithmetic), and
+:mod:`~tollgate.rating.numbers` what a phone number is (country, number types);
+:mod:`~tollgate.rating.rows` validates price list rows;
+:mod:`~tollgate.rating.resolver` finds the version in force and keeps loaded versions;
+:mod:`~tollgate.rating.service` stores versions and reads them back, with every query in
+:mod:`~tollgate.rating.repository`;
+:mod:`~tollgate.rating.csv` imports and exports price lists as CSV;
+:mod:`~tollgate.rating.segments` counts SMS segments.
 """

@@ -17,9 +17,10 @@ from tollgate.errors import InvalidRequest
 from tollgate.money import format_amount
 from tollgate.rating import service
 from tollgate.rating.rater import PriceRow
-from tollgate.rating.service import InvalidPriceRows, StoredVersion
+from tollgate.rating.rows import ROW_FIELDS, InvalidPriceRows, check_price_list_id, parse_rows
+from tollgate.rating.service import StoredVersion
 
-COLUMNS = service.ROW_FIELDS
+COLUMNS = ROW_FIELDS
 
 
 class BadCsv(InvalidRequest):
@@ -63,7 +64,7 @@ def read_rows(text: str) -> list[PriceRow]:
     rows: list[PriceRow] = []
     try:
         if raw_rows:
-            rows = service.parse_rows(raw_rows, names=list(by_line))
+            rows = parse_rows(raw_rows, names=list(by_line))
     except InvalidPriceRows as exc:
         problems.extend((by_line[name], message) for name, _, message in exc.problems)
     if problems:
@@ -121,7 +122,7 @@ def import_price_list(
     effective_from: datetime | None = None,
 ) -> tuple[StoredVersion, bool]:
     """Store the CSV as a new version. The unit defaults to the latest version's."""
-    service.check_price_list_id(price_list_id)
+    check_price_list_id(price_list_id)
     rows = read_rows(text)
     if unit is None:
         latest = service.latest_header(session, price_list_id)

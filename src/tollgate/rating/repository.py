@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from tollgate.rating.models import PriceListRow, PriceListVersion
 from tollgate.rating.rater import PriceRow
+from tollgate.rawsql import RawSQL
+
+# A price_list_versions row as the driver returns it, instants not yet read (see
+# :func:`read_instant`): id, price_list_id, version, unit, effective_from,
+# created_at, row_count, digest. The resolver keys the timelines it builds by them.
+VersionRow = tuple[Any, ...]
+
+_SELECT_VERSIONS = (
+    "SELECT id, price_list_id, version, unit, effective_from, created_at, row_count, digest "
+    "FROM price_list_versions WHERE price_list_id = ? ORDER BY version"
+)
 
 
 def version_in_force(session: Session, price_list_id: str, at: datetime) -> PriceListVersion | None:
@@ -33,6 +45,39 @@ def versions_of(session: Session, price_list_id: str) -> list[PriceListVersion]:
             .order_by(PriceListVersion.version)
         )
     )
+
+
+def version_rows(session: Session, price_list_id: str) -> tuple[VersionRow, ...]:
+    """Every version of a price list by version number, straight from the driver: the
+    resolver reads them in every transaction that rates, so they skip the ORM."""
+    raw = RawSQL(session)
+    return tuple(map(tuple, raw.select(_SELECT_VERSIONS, (price_list_id,))))
+
+
+def read_instant(value: object) -> datetime:
+    """An instant of a :data:`VersionRow` as an aware datetime (the columns are NOT NULL)."""
+    instant = RawSQL.read_instant(value)
+    if instant is None:
+        raise ValueError("price_list_versions holds no NULL instant")
+    return instant
+
+
+def first_effective_from(session: Session, price_list_id: str) -> datetime | None:
+    """When the first version of a price list takes effect; None if it has none."""
+    return session.scalar(
+        select(func.min(PriceListVersion.effective_from)).where(
+            PriceListVersion.price_list_id == price_list_id
+        )
+    )
+
+
+def lock_price_list(session: Session, price_list_id: str) -> None:
+    """Serialize writers of one price list (SQLite already holds its write lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"price_list:{price_list_id}"},
+        )
 
 
 def get_version(session: Session, price_list_id: str, version: int) -> PriceListVersion | None:
@@ -82,7 +127,24 @@ def rows_of(session: Session, version_id: int) -> list[PriceRow]:
         .where(PriceListRow.version_id == version_id)
         .order_by(PriceListRow.position)
     )
-    return [PriceRow(*values) for values in result]
+    # Named one by one: SQLAlchemy types a ten-column select as open-ended.
+    return [
+        PriceRow(
+            channel, direction, destination, number_type, category, price, per, first, step, fee
+        )
+        for (
+            channel,
+            direction,
+            destination,
+            number_type,
+            category,
+            price,
+            per,
+            first,
+            step,
+            fee,
+        ) in result
+    ]
 
 
 def add_version(

@@ -201,7 +201,9 @@ def _ucs2_part_ends(text: str, units: int) -> list[int]:
                 # \X from there finds the boundaries before `end`; the last cluster
                 # it returns may be truncated at `end`, so look at that one whole.
                 last_start = end - len(_GRAPHEME.findall(text, safe, end)[-1])
-                last_end = _GRAPHEME.match(text, last_start).end()
+                cluster = _GRAPHEME.match(text, last_start)
+                assert cluster is not None  # \X matches at every offset inside the text
+                last_end = cluster.end()
                 if last_end == end:
                     cut = end
                 elif last_start > start:
