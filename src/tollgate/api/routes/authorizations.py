@@ -25,15 +25,16 @@ from tollgate.api.schemas import (
     AuthorizationCapture,
     AuthorizationCaptureAnswer,
     AuthorizationCreate,
+    AuthorizationRecord,
 )
 from tollgate.clock import format_instant
 from tollgate.rating.service import PriceListResolver
 from tollgate.usage import authorizations as calls
 from tollgate.usage.models import Authorization
 
-router = APIRouter(
-    prefix="/v1/authorizations", tags=["authorizations"], dependencies=[Depends(requires(OPERATOR))]
-)
+router = APIRouter(prefix="/v1/authorizations", tags=["authorizations"])
+# Every write is the operator's platform talking; an account key may read its own calls.
+OPERATOR_ONLY = [Depends(requires(OPERATOR))]
 
 
 def _policy(rt: Runtime) -> calls.CallPolicy:
@@ -53,7 +54,12 @@ def _answer(authorization: Authorization, max_seconds: int | None = None) -> dic
     return answer
 
 
-@router.post("", status_code=201, responses={201: {"model": AuthorizationAnswer}})
+@router.post(
+    "",
+    status_code=201,
+    dependencies=OPERATOR_ONLY,
+    responses={201: {"model": AuthorizationAnswer}},
+)
 def create_authorization(
     body: AuthorizationCreate,
     idempotency_key: IdempotencyKey = None,
@@ -88,12 +94,36 @@ def create_authorization(
     return idempotent_response(answer, replayed)
 
 
+@router.get(
+    "/{authorization_id}",
+    dependencies=[Depends(requires("consumption.view"))],
+    response_model=AuthorizationRecord,
+)
+def read_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+    with rt.database.read() as session:
+        authorization = calls.get_authorization(session, authorization_id)
+        return {
+            "id": authorization.id,
+            "account_id": authorization.account_id,
+            "direction": authorization.direction,
+            "to": authorization.to,
+            "list_id": authorization.list_id,
+            "status": authorization.status,
+            "granted_seconds": authorization.granted_seconds,
+            "created_at": authorization.created_at,
+            "expires_at": authorization.expires_at,
+            "ended_at": authorization.ended_at,
+            "usage_event_id": authorization.usage_event_id,
+        }
+
+
 def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, Authorization]:
     return lock_owner(session, calls.get_authorization, entity_id, now)
 
 
 @router.post(
     "/{authorization_id}/extend",
+    dependencies=OPERATOR_ONLY,
     response_model=None,
     responses={200: {"model": AuthorizationAnswer}},
 )
@@ -130,6 +160,7 @@ def extend_authorization(
 
 @router.post(
     "/{authorization_id}/capture",
+    dependencies=OPERATOR_ONLY,
     response_model=None,
     responses={200: {"model": AuthorizationCaptureAnswer}},
 )
@@ -167,6 +198,7 @@ def capture_authorization(
 
 @router.post(
     "/{authorization_id}/release",
+    dependencies=OPERATOR_ONLY,
     response_model=None,
     responses={200: {"model": AuthorizationAnswer}},
 )
