@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from datetime import timedelta
@@ -72,7 +73,9 @@ class TestDemo:
         assert result.exit_code == 0, result.output
         assert "seeded demo data" in result.stderr
         assert "operator key: demo-operator-key" in result.stdout
-        assert "/v1/accounts/acme/balance" in result.stdout
+        # Nothing is served: no address that would answer nothing, but how to serve it.
+        assert "http://" not in result.stdout
+        assert f"tollgate serve --database-url {sqlite_url(path.resolve())}" in result.stdout
 
         check = invoke("ledger", "check", "--database-url", sqlite_url(path))
         assert check.exit_code == 0, check.output
@@ -191,6 +194,87 @@ class TestJobsRun:
         result = invoke("jobs", "run", "--now", "2026-01-01T00:00:00Z", "--database-url", url)
         assert result.exit_code == 1, result.output
         assert "run 'tollgate db upgrade' first" in result.stderr
+
+
+SCHEMA_COMMANDS = {
+    "ledger check": ["ledger", "check"],
+    "jobs run": ["jobs", "run"],
+    "rates export": ["rates", "export", "--price-list", "default"],
+    "rates import": ["rates", "import", "--example"],
+}
+
+
+class TestWithoutADatabase:
+    @pytest.mark.parametrize("command", SCHEMA_COMMANDS.values(), ids=SCHEMA_COMMANDS.keys())
+    def test_a_missing_file_is_refused_and_not_created(self, tmp_path, command):
+        path = tmp_path / "nothing" / "here.db"
+        result = runner.invoke(app, [*command, "--database-url", sqlite_url(path)])
+        assert result.exit_code == 1, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert result.stderr.strip() == (f"no database at {path}: run 'tollgate db upgrade' first")
+        assert not path.parent.exists()
+
+    @pytest.mark.parametrize("command", SCHEMA_COMMANDS.values(), ids=SCHEMA_COMMANDS.keys())
+    def test_a_file_without_the_schema_is_refused(self, tmp_path, command):
+        path = tmp_path / "empty.db"
+        path.touch()
+        result = runner.invoke(app, [*command, "--database-url", sqlite_url(path)])
+        assert result.exit_code == 1, result.output
+        assert "run 'tollgate db upgrade' first" in result.stderr
+        with sqlite3.connect(path) as connection:
+            tables = connection.execute("SELECT name FROM sqlite_master").fetchall()
+        assert tables == []
+
+    def test_an_unreachable_postgres_is_one_clear_line(self):
+        # Nothing listens on port 1 of the loopback address.
+        url = "postgresql+psycopg://tollgate@127.0.0.1:1/tollgate"
+        result = runner.invoke(app, ["ledger", "check", "--database-url", url])
+        assert result.exit_code == 1, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(
+            "cannot reach the database postgresql+psycopg://tollgate@127.0.0.1:1"
+        )
+
+
+class TestHelp:
+    @pytest.mark.parametrize(
+        "command", [["demo"], ["bench", "usage"], ["rates", "import"]], ids=" ".join
+    )
+    def test_flags_show_no_type(self, command):
+        result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert "<bool>" not in result.output
+        assert "--help" in result.output
+
+
+class TestStarterPriceList:
+    def test_a_fresh_install_can_rate_with_the_example(self, tmp_path):
+        url = sqlite_url(tmp_path / "fresh.db")
+        assert invoke("db", "upgrade", "--database-url", url).exit_code == 0
+
+        result = invoke("rates", "import", "--example", "--database-url", url)
+
+        assert result.exit_code == 0, result.output
+        assert "price list default imported as version 1: 9 rows in EUR" in result.stdout
+        exported = invoke("rates", "export", "--price-list", "default", "--database-url", url)
+        lines = exported.stdout.splitlines()
+        assert "sms,,,,,0.0079,1,," in lines or any(
+            line.startswith("sms,") and ",0.0079," in line for line in lines
+        )
+        assert any(line.startswith("day_pass,") and ",3.5," in line for line in lines)
+
+    def test_the_example_is_shipped_inside_the_package(self):
+        from importlib.resources import files
+
+        starter = files("tollgate") / "rating" / "examples" / "starter.csv"
+        channels = {line.split(",")[0] for line in starter.read_text().splitlines()[1:]}
+        assert channels == {"voice", "sms", "email", "whatsapp_template", "day_pass"}
+
+    def test_a_file_and_the_example_together_are_refused(self, tmp_path):
+        result = runner.invoke(app, ["rates", "import", str(tmp_path / "x.csv"), "--example"])
+        assert result.exit_code == 2, result.output
+        assert "not both" in result.stderr
 
 
 def test_the_installed_command_reports_a_bad_now(tmp_path):

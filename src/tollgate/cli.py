@@ -5,23 +5,29 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tollgate.clock import SystemClock, parse_instant
-from tollgate.db import Database, database_url_from_env
+from tollgate.config import database_url_from_env, operator_keys_from_env
+from tollgate.db import Database
 from tollgate.money import format_amount
 
-app = typer.Typer(help="Tollgate: prepaid credit and usage billing.", no_args_is_help=True)
+app = typer.Typer(
+    help="Tollgate: prepaid credit and usage billing.", no_args_is_help=True, rich_markup_mode=None
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Time-based work: expiry, lapsed reservations.", no_args_is_help=True)
-ledger_app = typer.Typer(help="Ledger checks.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Ledger checks.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(ledger_app, name="ledger")
-rates_app = typer.Typer(help="Price lists as CSV: import and export.", no_args_is_help=True)
+rates_app = typer.Typer(
+    help="Price lists as CSV: import and export.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(rates_app, name="rates")
 
 DatabaseOption = Annotated[
@@ -34,6 +40,40 @@ DatabaseOption = Annotated[
 
 def _database(url: str | None) -> Database:
     return Database(url or database_url_from_env())
+
+
+def _current_database(url: str | None) -> Database:
+    """The database, if it exists and its schema is current; otherwise a one-line answer
+    and exit 1, creating nothing (not even an empty SQLite file)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    url = url or database_url_from_env()
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        _say(f"not a database URL: {url!r} (e.g. sqlite:///tollgate.db)")
+        raise typer.Exit(2) from None
+    on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (
+        None,
+        "",
+        ":memory:",
+    )
+    if on_disk and parsed.database and not Path(parsed.database).is_file():
+        _say(f"no database at {parsed.database}: run 'tollgate db upgrade' first")
+        raise typer.Exit(1)
+    database = Database(url)
+    try:
+        _require_current_schema(database)
+    except SQLAlchemyError as exc:
+        database.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        _say(f"cannot reach the database {parsed.render_as_string()}: {reason}")
+        raise typer.Exit(1) from None
+    except BaseException:
+        database.dispose()
+        raise
+    return database
 
 
 def _say(message: str) -> None:
@@ -70,9 +110,8 @@ def jobs_run(
     except (ValueError, OverflowError):
         _say(f"--now must be an ISO-8601 instant such as 2027-01-31T23:59:59Z, got {now!r}")
         raise typer.Exit(2) from None
-    database = _database(database_url)
+    database = _current_database(database_url)
     try:
-        _require_current_schema(database)
         report = run_due(
             database, at, progress=lambda r: _say(f"... {r.accounts} accounts settled so far")
         )
@@ -81,7 +120,8 @@ def jobs_run(
     expired = ", ".join(f"{format_amount(m)} {u}" for u, m in sorted(report.expired_micros.items()))
     typer.echo(
         f"jobs as of {at.isoformat()}: {report.accounts} accounts, {report.lots_expired} lots "
-        f"expired ({expired or 'nothing removed'}), {report.reservations_lapsed} reservations lapsed"
+        f"expired ({expired or 'nothing removed'}), "
+        f"{report.reservations_lapsed} reservations lapsed"
     )
 
 
@@ -94,7 +134,7 @@ def ledger_check(database_url: DatabaseOption = None) -> None:
     from tollgate.ledger import check_invariants
     from tollgate.ledger.invariants import journal_total
 
-    database = _database(database_url)
+    database = _current_database(database_url)
     failures = 0
     try:
         with database.read() as session:
@@ -116,10 +156,26 @@ def ledger_check(database_url: DatabaseOption = None) -> None:
 PriceListOption = Annotated[str, typer.Option("--price-list", help="Price list id, e.g. default")]
 
 
+EXAMPLE_PRICE_LIST = Path(__file__).parent / "rating" / "examples" / "starter.csv"
+
+
 @rates_app.command("import")
 def rates_import(
-    file: Annotated[Path, typer.Argument(help="CSV file; columns as the API's price rows")],
-    price_list: PriceListOption,
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV file; columns as the API's price rows")
+    ] = None,
+    price_list: Annotated[
+        str | None,
+        typer.Option("--price-list", help="Price list id, e.g. default (--example: default)"),
+    ] = None,
+    example: Annotated[
+        bool,
+        typer.Option(
+            "--example",
+            help="Import the starter price list shipped with Tollgate instead of FILE "
+            "(voice, SMS, e-mail, WhatsApp templates, day pass; in EUR unless --unit)",
+        ),
+    ] = False,
     effective_from: Annotated[
         str | None, typer.Option("--effective-from", help="ISO-8601 instant (default: now)")
     ] = None,
@@ -133,15 +189,23 @@ def rates_import(
     from tollgate.errors import TollgateError
     from tollgate.rating.csv import BadCsv, import_price_list
 
+    if example == (file is not None):
+        _say("give a CSV file or --example (the starter price list), not both")
+        raise typer.Exit(2)
+    if example:
+        file, price_list, unit = EXAMPLE_PRICE_LIST, price_list or "default", unit or "EUR"
+    if price_list is None:
+        _say("--price-list is required: the id of the price list to store, e.g. default")
+        raise typer.Exit(2)
+    assert file is not None
     start = _instant_option("--effective-from", effective_from)
     try:
         content = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         _say(f"cannot read {file}: {exc}")
         raise typer.Exit(2) from None
-    database = _database(database_url)
+    database = _current_database(database_url)
     try:
-        _require_current_schema(database)
         with database.write() as session:
             stored, created = import_price_list(
                 session,
@@ -184,9 +248,8 @@ def rates_export(
     from tollgate.rating.csv import export_price_list
 
     moment = _instant_option("--at", at) or SystemClock().now()
-    database = _database(database_url)
+    database = _current_database(database_url)
     try:
-        _require_current_schema(database)
         with database.read() as session:
             stored, content = export_price_list(session, price_list, at=moment)
     except TollgateError as exc:
@@ -204,7 +267,7 @@ def rates_export(
     )
 
 
-def _instant_option(name: str, value: str | None):
+def _instant_option(name: str, value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
@@ -253,8 +316,8 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_cleanly)
     if database_url:
         os.environ["TOLLGATE_DATABASE_URL"] = database_url
-    _require_current_schema(_database(database_url))
-    if not os.environ.get("TOLLGATE_OPERATOR_KEY"):
+    _current_database(database_url).dispose()
+    if not operator_keys_from_env():
         _say("warning: TOLLGATE_OPERATOR_KEY is not set; every request will answer 401")
     uvicorn.run(
         "tollgate.api.app:create_app",
@@ -294,21 +357,31 @@ def demo(
     created = seed(db, SystemClock().now())
     db.dispose()
     _say(("seeded" if created else "reusing") + f" demo data in {database}")
+    operator_key = key.split(",")[0]
+    if no_serve:
+        # Nothing listens: say how to serve it rather than print an address that answers nothing.
+        typer.echo(
+            "\nTollgate demo (seeded, not served)\n"
+            f"  operator key: {operator_key}\n"
+            f"  serve it:     TOLLGATE_OPERATOR_KEY='{operator_key}' "
+            f"tollgate serve --database-url {url}\n"
+        )
+        return
     base = f"http://{host}:{port}"
     typer.echo(
         "\nTollgate demo\n"
         f"  API:          {base}/v1   (OpenAPI: {base}/docs)\n"
-        f"  operator key: {key.split(',')[0]}\n"
-        f"  try:          curl -H 'Authorization: Bearer {key.split(',')[0]}' "
+        f"  operator key: {operator_key}\n"
+        f"  try:          curl -H 'Authorization: Bearer {operator_key}' "
         f"{base}/v1/accounts/acme/balance\n"
     )
-    if no_serve:
-        return
     serve(host=host, port=port, workers=1, database_url=url)
 
 
 bench_app = typer.Typer(
-    help="Benchmarks against a baseline measured in the same run.", no_args_is_help=True
+    help="Benchmarks against a baseline measured in the same run.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(bench_app, name="bench")
 

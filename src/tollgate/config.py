@@ -1,38 +1,66 @@
-"""Settings read from the environment at start-up."""
+"""Settings read from the environment: the one module that reads ``TOLLGATE_*``.
+
+| variable                               | default                  |
+|----------------------------------------|--------------------------|
+| ``TOLLGATE_DATABASE_URL``              | ``sqlite:///tollgate.db`` |
+| ``TOLLGATE_OPERATOR_KEY``              | none (comma-separated)   |
+| ``TOLLGATE_SQLITE_SYNCHRONOUS``        | ``FULL``                 |
+| ``TOLLGATE_AUTHORIZATION_SLICE_SECONDS`` | 300                    |
+| ``TOLLGATE_MAX_BODY_BYTES``            | 2 MiB                    |
+| ``TOLLGATE_MAX_PRICE_LIST_BODY_BYTES`` | 16 MiB                   |
+
+``tollgate serve`` also takes ``TOLLGATE_LOG_LEVEL`` and
+``TOLLGATE_GRACEFUL_SHUTDOWN_SECONDS`` as its options' defaults.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 
-from tollgate.db import database_url_from_env
+DEFAULT_DATABASE_URL = "sqlite:///tollgate.db"
+SQLITE_SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
+
+
+def database_url_from_env() -> str:
+    return os.environ.get("TOLLGATE_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+
+
+def sqlite_synchronous_from_env() -> str:
+    # "NORMAL" may be chosen for speed; an acknowledged charge then survives a
+    # process crash but not a power loss (docs/reliability.md).
+    mode = os.environ.get("TOLLGATE_SQLITE_SYNCHRONOUS", "").strip().upper() or "FULL"
+    if mode not in SQLITE_SYNCHRONOUS_MODES:
+        raise ValueError("TOLLGATE_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+    return mode
+
+
+def operator_keys_from_env() -> tuple[str, ...]:
+    raw = os.environ.get("TOLLGATE_OPERATOR_KEY", "")
+    return tuple(key.strip() for key in raw.split(",") if key.strip())
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=database_url_from_env)
-    # Bootstrap operator keys (TOLLGATE_OPERATOR_KEY; several may be given, comma-separated,
-    # so that a key can be rotated without downtime).
+    # Bootstrap operator keys (several may be given, comma-separated, so that a key can
+    # be rotated without downtime).
     operator_keys: tuple[str, ...] = ()
-    max_page_size: int = 500
     # Call time reserved by one authorization or extension (SPEC §6).
     authorization_slice_seconds: int = 300
-    # Largest request body (TOLLGATE_MAX_BODY_BYTES); a price list may be larger
-    # (TOLLGATE_MAX_PRICE_LIST_BODY_BYTES): 100,000 rows take about 15 MB of JSON.
+    # Largest request body; a price list may be larger: 100,000 rows take about 15 MB
+    # of JSON.
     max_body_bytes: int = 2 * 1024 * 1024
     max_price_list_body_bytes: int = 16 * 1024 * 1024
 
     @classmethod
     def from_env(cls) -> Settings:
-        raw = os.environ.get("TOLLGATE_OPERATOR_KEY", "")
-        keys = tuple(key.strip() for key in raw.split(",") if key.strip())
-        slice_seconds = int(os.environ.get("TOLLGATE_AUTHORIZATION_SLICE_SECONDS", "300"))
-        if slice_seconds <= 0:
-            raise ValueError("TOLLGATE_AUTHORIZATION_SLICE_SECONDS must be a positive number")
         return cls(
             database_url=database_url_from_env(),
-            operator_keys=keys,
-            authorization_slice_seconds=slice_seconds,
+            operator_keys=operator_keys_from_env(),
+            authorization_slice_seconds=_positive_int(
+                "TOLLGATE_AUTHORIZATION_SLICE_SECONDS", cls.authorization_slice_seconds
+            ),
             max_body_bytes=_positive_int("TOLLGATE_MAX_BODY_BYTES", cls.max_body_bytes),
             max_price_list_body_bytes=_positive_int(
                 "TOLLGATE_MAX_PRICE_LIST_BODY_BYTES", cls.max_price_list_body_bytes

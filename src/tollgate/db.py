@@ -12,7 +12,6 @@ all its work inside it, and it commits or rolls back as a whole.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,10 +23,9 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from tollgate.config import database_url_from_env, sqlite_synchronous_from_env
 from tollgate.journal_guard import guard_sqlite_engine
 from tollgate.rawsql import close_raw_cursors
-
-DEFAULT_DATABASE_URL = "sqlite:///tollgate.db"
 
 # 64-bit integer primary keys; SQLite only auto-increments "INTEGER PRIMARY KEY".
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -65,10 +63,6 @@ class Base(DeclarativeBase):
     pass
 
 
-def database_url_from_env() -> str:
-    return os.environ.get("TOLLGATE_DATABASE_URL", DEFAULT_DATABASE_URL)
-
-
 def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
     # Both engines hide statement parameters: a database error's message gets logged,
     # and must not carry the values (idempotency keys, memos…) of the failed statement.
@@ -100,11 +94,7 @@ def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    # "NORMAL" may be chosen for speed; an acknowledged charge then survives a
-    # process crash but not a power loss (docs/reliability.md).
-    synchronous = os.environ.get("TOLLGATE_SQLITE_SYNCHRONOUS", "FULL").upper()
-    if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
-        raise ValueError("TOLLGATE_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+    synchronous = sqlite_synchronous_from_env()
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 60}, hide_parameters=True
     )

@@ -21,11 +21,11 @@ DEMO_OPERATOR_KEY = "demo-operator-key"
 _ANY = {"direction": "*", "destination": "*", "number_type": "*", "category": "*"}
 
 
-def _voice(price: str, **match: str) -> dict:
+def _voice(price: str, **match: str) -> dict[str, object]:
     return {**_ANY, "channel": "voice", "price": price, "per": 60, "increment": "60/60", **match}
 
 
-DEMO_PRICES: list[dict] = [
+DEMO_PRICES: list[dict[str, object]] = [
     _voice("0.014", direction="outbound"),
     _voice("0.0085", direction="inbound"),
     _voice("0.022", direction="inbound", number_type="toll_free"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import create_account
+from tollgate.accounts.models import Account
 
 
 def assert_error(response, status: int, code: str) -> dict:
@@ -236,3 +237,72 @@ class TestInvalidAccounts:
             "/v1/accounts", content=b'{"id": "acme",', headers={"content-type": "application/json"}
         )
         assert_error(response, 400, "malformed_json")
+
+
+class TestListAccounts:
+    def test_lists_every_account_newest_first(self, client, clock):
+        for account_id in ("acme", "globex", "initech"):
+            create_account(client, account_id)
+            clock.advance(minutes=1)
+
+        response = client.get("/v1/accounts")
+
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert [account["id"] for account in answer["data"]] == ["initech", "globex", "acme"]
+        assert answer["data"][2] == client.get("/v1/accounts/acme").json()
+        assert answer["next_cursor"] is None
+
+    def test_pages_follow_the_cursor_without_repeating_or_skipping(self, client, clock):
+        # Two created in the same instant: the id breaks the tie.
+        for account_id in ("a1", "a2", "b1", "b2", "c1"):
+            create_account(client, account_id)
+            if account_id.endswith("2"):
+                clock.advance(minutes=1)
+
+        seen, cursor, pages = [], None, 0
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            answer = client.get("/v1/accounts", params=params).json()
+            seen += [account["id"] for account in answer["data"]]
+            pages += 1
+            cursor = answer["next_cursor"]
+            if cursor is None:
+                break
+
+        assert seen == ["c1", "b2", "b1", "a2", "a1"]
+        assert pages == 3
+
+    def test_filters_by_status(self, client, database):
+        create_account(client, "acme")
+        create_account(client, "globex")
+        with database.write() as session:  # no API closes an account yet
+            session.get(Account, "globex").status = "closed"
+
+        closed_ids = [a["id"] for a in client.get("/v1/accounts?status=closed").json()["data"]]
+        active_ids = [a["id"] for a in client.get("/v1/accounts?status=active").json()["data"]]
+
+        assert (closed_ids, active_ids) == (["globex"], ["acme"])
+
+    def test_an_account_key_sees_only_its_own_account(self, client, anonymous):
+        create_account(client, "acme")
+        create_account(client, "globex")
+        key = client.post(
+            "/v1/accounts/globex/api-keys", json={"name": "k", "rights": ["consumption.view"]}
+        ).json()["key"]
+
+        response = anonymous.get("/v1/accounts", headers={"Authorization": f"Bearer {key}"})
+
+        assert response.status_code == 200, response.text
+        assert [account["id"] for account in response.json()["data"]] == ["globex"]
+
+    @pytest.mark.parametrize("query", ["status=gone", "limit=0", "limit=501", "cursor=%%%"])
+    def test_bad_query_is_422(self, client, query):
+        create_account(client, "acme")
+        response = client.get(f"/v1/accounts?{query}")
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] in {"invalid_request", "invalid_cursor"}
+
+    def test_a_cursor_not_answered_by_the_api_is_422(self, client):
+        response = client.get("/v1/accounts", params={"cursor": "bm90IGEgY3Vyc29y"})
+        assert_error(response, 422, "invalid_cursor")

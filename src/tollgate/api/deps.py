@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar, cast
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 
+from tollgate import idempotency
 from tollgate.accounts.models import Account
 from tollgate.api.app import Runtime
 from tollgate.ledger import lock_account
 
-E = TypeVar("E")
+
+class Owned(Protocol):
+    @property
+    def account_id(self) -> str: ...
+
+
+E = TypeVar("E", bound=Owned)
 
 
 def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+    return cast(Runtime, request.app.state.runtime)
 
 
 # Makes a create safe to retry: the same key answers the first answer and does nothing.
@@ -34,6 +41,33 @@ IdempotencyKey = Annotated[
 def idempotent_response(answer: Any, replayed: bool, status_code: int = 201) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse(answer, status_code=status_code, headers=headers)
+
+
+def answer_step_once(
+    session: Any,
+    *,
+    account_id: str,
+    scope: str,
+    key: str | None,
+    payload: dict[str, Any],
+    now: datetime,
+    create: Callable[[], dict[str, Any]],
+) -> JSONResponse:
+    """Run a step on something already held (capture, release, extend) at most once per
+    ``Idempotency-Key``: a retry answers the first answer (200) even though the thing has
+    moved on since, instead of 409. ``payload`` names the thing, so that one key used on
+    two of them is a conflict."""
+    answer, replayed = idempotency.answer_once(
+        session,
+        account_id=account_id,
+        scope=scope,
+        key=key,
+        payload=payload,
+        now=now,
+        create=create,
+        status_code=200,
+    )
+    return idempotent_response(answer, replayed, status_code=200)
 
 
 def lock_owner(

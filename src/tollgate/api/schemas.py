@@ -498,3 +498,47 @@ class ApiKeyIssued(Answer):
     name: str
     rights: list[str]
     key: str = Field(description="the secret: shown in this answer only")
+
+
+# --- Reads an operator expects: accounts listed, an authorization, a recorded event ---
+
+
+class AccountPage(Answer):
+    data: list[AccountAnswer] = Field(description="newest first")
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null at the end"
+    )
+
+
+class AuthorizationRecord(Answer):
+    id: str
+    account_id: str
+    direction: Direction
+    to: str
+    list_id: str | None
+    status: Literal["active", "captured", "released"]
+    granted_seconds: int
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    usage_event_id: str | None = Field(description="the usage event its capture recorded")
+
+
+class UsageEventRecord(Answer):
+    id: str
+    account_id: str
+    channel: str
+    occurred_at: datetime
+    list_id: str | None
+    user_id: str | None
+    customer_id: str | None
+    direction: str | None
+    to: str | None
+    quantity: int
+    quantity_unit: str
+    cost: AmountText
+    unit: str
+    allowance_used: int = Field(description="allowance units used, e.g. plan seconds")
+    debt: AmountText
+    recorded_at: datetime
+    answer: UsageAnswer = Field(description="the answer given when it was recorded")

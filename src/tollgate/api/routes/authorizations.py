@@ -2,34 +2,46 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
-from tollgate import ledger
+from tollgate import idempotency, ledger
+from tollgate.accounts.models import Account
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
-from tollgate.api.deps import lock_owner, runtime
+from tollgate.api.deps import (
+    IdempotencyKey,
+    answer_step_once,
+    idempotent_response,
+    lock_owner,
+    runtime,
+)
 from tollgate.api.schemas import (
     AuthorizationAnswer,
     AuthorizationCapture,
     AuthorizationCaptureAnswer,
     AuthorizationCreate,
+    AuthorizationRecord,
 )
 from tollgate.clock import format_instant
 from tollgate.rating.service import PriceListResolver
 from tollgate.usage import authorizations as calls
 from tollgate.usage.models import Authorization
 
-router = APIRouter(
-    prefix="/v1/authorizations", tags=["authorizations"], dependencies=[Depends(requires(OPERATOR))]
-)
+router = APIRouter(prefix="/v1/authorizations", tags=["authorizations"])
+# Every write is the operator's platform talking; an account key may read its own calls.
+OPERATOR_ONLY = [Depends(requires(OPERATOR))]
 
 
 def _policy(rt: Runtime) -> calls.CallPolicy:
     return calls.CallPolicy(slice_seconds=rt.settings.authorization_slice_seconds)
 
 
-def _answer(authorization: Authorization, max_seconds: int | None = None) -> dict:
+def _answer(authorization: Authorization, max_seconds: int | None = None) -> dict[str, Any]:
     answer = {
         "id": authorization.id,
         "account_id": authorization.account_id,
@@ -42,79 +54,173 @@ def _answer(authorization: Authorization, max_seconds: int | None = None) -> dic
     return answer
 
 
-@router.post("", status_code=201, responses={201: {"model": AuthorizationAnswer}})
-def create_authorization(body: AuthorizationCreate, rt: Runtime = Depends(runtime)) -> JSONResponse:
+@router.post(
+    "",
+    status_code=201,
+    dependencies=OPERATOR_ONLY,
+    responses={201: {"model": AuthorizationAnswer}},
+)
+def create_authorization(
+    body: AuthorizationCreate,
+    idempotency_key: IdempotencyKey = None,
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account = ledger.lock_account(session, body.account_id, now=now)
-        authorization, longest = calls.authorize(
+
+        def create() -> dict[str, Any]:
+            authorization, longest = calls.authorize(
+                session,
+                account,
+                direction=body.direction,
+                to=body.to,
+                list_id=body.list_id,
+                now=now,
+                resolver=PriceListResolver(session),
+                policy=_policy(rt),
+            )
+            return _answer(authorization, longest)
+
+        answer, replayed = idempotency.answer_once(
             session,
-            account,
-            direction=body.direction,
-            to=body.to,
-            list_id=body.list_id,
+            account_id=account.id,
+            scope="authorizations",
+            key=idempotency_key,
+            payload=body.model_dump(mode="json"),
             now=now,
-            resolver=PriceListResolver(session),
-            policy=_policy(rt),
+            create=create,
         )
-        answer = _answer(authorization, longest)
-    return JSONResponse(answer, status_code=201)
+    return idempotent_response(answer, replayed)
 
 
-def _locked(session, entity_id: str, now):
+@router.get(
+    "/{authorization_id}",
+    dependencies=[Depends(requires("consumption.view"))],
+    response_model=AuthorizationRecord,
+)
+def read_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+    with rt.database.read() as session:
+        authorization = calls.get_authorization(session, authorization_id)
+        return {
+            "id": authorization.id,
+            "account_id": authorization.account_id,
+            "direction": authorization.direction,
+            "to": authorization.to,
+            "list_id": authorization.list_id,
+            "status": authorization.status,
+            "granted_seconds": authorization.granted_seconds,
+            "created_at": authorization.created_at,
+            "expires_at": authorization.expires_at,
+            "ended_at": authorization.ended_at,
+            "usage_event_id": authorization.usage_event_id,
+        }
+
+
+def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, Authorization]:
     return lock_owner(session, calls.get_authorization, entity_id, now)
 
 
 @router.post(
     "/{authorization_id}/extend",
+    dependencies=OPERATOR_ONLY,
     response_model=None,
     responses={200: {"model": AuthorizationAnswer}},
 )
-def extend_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict:
+def extend_authorization(
+    authorization_id: str,
+    idempotency_key: IdempotencyKey = None,
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, authorization = _locked(session, authorization_id, now)
-        longest = calls.extend(
+
+        def create() -> dict[str, Any]:
+            longest = calls.extend(
+                session,
+                account,
+                authorization,
+                now=now,
+                resolver=PriceListResolver(session),
+                policy=_policy(rt),
+            )
+            return _answer(authorization, longest)
+
+        return answer_step_once(
             session,
-            account,
-            authorization,
+            account_id=account.id,
+            scope="authorizations.extend",
+            key=idempotency_key,
+            payload={"authorization_id": authorization.id},
             now=now,
-            resolver=PriceListResolver(session),
-            policy=_policy(rt),
+            create=create,
         )
-        return _answer(authorization, longest)
 
 
 @router.post(
     "/{authorization_id}/capture",
+    dependencies=OPERATOR_ONLY,
     response_model=None,
     responses={200: {"model": AuthorizationCaptureAnswer}},
 )
 def capture_authorization(
-    authorization_id: str, body: AuthorizationCapture, rt: Runtime = Depends(runtime)
-) -> dict:
+    authorization_id: str,
+    body: AuthorizationCapture,
+    idempotency_key: IdempotencyKey = None,
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, authorization = _locked(session, authorization_id, now)
-        usage = calls.capture(
+
+        def create() -> dict[str, Any]:
+            usage = calls.capture(
+                session,
+                account,
+                authorization,
+                body.duration_seconds,
+                now=now,
+                resolver=PriceListResolver(session),
+            )
+            return {**_answer(authorization), "usage": usage}
+
+        return answer_step_once(
             session,
-            account,
-            authorization,
-            body.duration_seconds,
+            account_id=account.id,
+            scope="authorizations.capture",
+            key=idempotency_key,
+            payload={"authorization_id": authorization.id, **body.model_dump(mode="json")},
             now=now,
-            resolver=PriceListResolver(session),
+            create=create,
         )
-        return {**_answer(authorization), "usage": usage}
 
 
 @router.post(
     "/{authorization_id}/release",
+    dependencies=OPERATOR_ONLY,
     response_model=None,
     responses={200: {"model": AuthorizationAnswer}},
 )
-def release_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict:
+def release_authorization(
+    authorization_id: str,
+    idempotency_key: IdempotencyKey = None,
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, authorization = _locked(session, authorization_id, now)
-        calls.release(session, account, authorization, now=now)
-        return _answer(authorization)
+
+        def create() -> dict[str, Any]:
+            calls.release(session, account, authorization, now=now)
+            return _answer(authorization)
+
+        return answer_step_once(
+            session,
+            account_id=account.id,
+            scope="authorizations.release",
+            key=idempotency_key,
+            payload={"authorization_id": authorization.id},
+            now=now,
+            create=create,
+        )

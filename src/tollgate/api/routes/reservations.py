@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from tollgate import idempotency, ledger
+from tollgate.accounts.models import Account
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
-from tollgate.api.deps import IdempotencyKey, idempotent_response, lock_owner, runtime
+from tollgate.api.deps import (
+    IdempotencyKey,
+    answer_step_once,
+    idempotent_response,
+    lock_owner,
+    runtime,
+)
 from tollgate.api.schemas import (
     CaptureAnswer,
     ReservationAnswer,
@@ -17,6 +28,7 @@ from tollgate.api.schemas import (
 )
 from tollgate.api.views import draws_view, reservation_view
 from tollgate.ledger import get_reservation, holds_of
+from tollgate.ledger.models import Reservation
 
 router = APIRouter(prefix="/v1", tags=["reservations"])
 
@@ -37,7 +49,7 @@ def create_reservation(
     with rt.database.write() as session:
         account = ledger.lock_account(session, account_id, now=now)
 
-        def create() -> dict:
+        def create() -> dict[str, Any]:
             reservation = ledger.reserve(
                 session,
                 account,
@@ -66,7 +78,7 @@ def create_reservation(
     response_model=None,
     responses={200: {"model": ReservationAnswer}},
 )
-def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict:
+def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     now = rt.clock.now()
     with rt.database.read() as session:
         reservation = get_reservation(session, reservation_id)
@@ -84,7 +96,7 @@ def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dic
         return reservation_view(reservation, holds_of(session, reservation))
 
 
-def _locked(session, entity_id: str, now):
+def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, Reservation]:
     return lock_owner(session, get_reservation, entity_id, now)
 
 
@@ -95,13 +107,28 @@ def _locked(session, entity_id: str, now):
     responses={200: {"model": CaptureAnswer}},
 )
 def capture_reservation(
-    reservation_id: str, body: ReservationCapture, rt: Runtime = Depends(runtime)
-) -> dict:
+    reservation_id: str,
+    body: ReservationCapture,
+    idempotency_key: IdempotencyKey = None,
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, reservation = _locked(session, reservation_id, now)
-        result = ledger.capture(session, account, reservation, body.amount, now=now)
-        return {**reservation_view(reservation), "paid_by": draws_view(result.draws)}
+
+        def create() -> dict[str, Any]:
+            result = ledger.capture(session, account, reservation, body.amount, now=now)
+            return {**reservation_view(reservation), "paid_by": draws_view(result.draws)}
+
+        return answer_step_once(
+            session,
+            account_id=account.id,
+            scope="reservations.capture",
+            key=idempotency_key,
+            payload={"reservation_id": reservation.id, **body.model_dump(mode="json")},
+            now=now,
+            create=create,
+        )
 
 
 @router.post(
@@ -110,9 +137,25 @@ def capture_reservation(
     response_model=None,
     responses={200: {"model": ReservationAnswer}},
 )
-def release_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict:
+def release_reservation(
+    reservation_id: str,
+    idempotency_key: IdempotencyKey = None,
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, reservation = _locked(session, reservation_id, now)
-        ledger.release(session, account, reservation, now=now)
-        return reservation_view(reservation)
+
+        def create() -> dict[str, Any]:
+            ledger.release(session, account, reservation, now=now)
+            return reservation_view(reservation)
+
+        return answer_step_once(
+            session,
+            account_id=account.id,
+            scope="reservations.release",
+            key=idempotency_key,
+            payload={"reservation_id": reservation.id},
+            now=now,
+            create=create,
+        )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from pydantic import TypeAdapter, ValidationError
 
@@ -18,11 +21,13 @@ from tollgate.api.schemas import (
     UsageAnswer,
     UsageBatch,
     UsageEventIn,
+    UsageEventRecord,
 )
 from tollgate.errors import TollgateError
 from tollgate.money import format_amount
 from tollgate.rating.rater import RatableEvent
 from tollgate.rating.service import PriceListResolver
+from tollgate.usage.events import get_usage_event
 from tollgate.usage.recorder import UsageRecorder
 from tollgate.usage.service import UsageInput, quote
 
@@ -43,7 +48,7 @@ def usage_input(event: UsageEventIn) -> UsageInput:
     response_model=None,
     responses={200: {"model": UsageAnswer}},
 )
-def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict:
+def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     now = rt.clock.now()
     with rt.database.write() as session:
         (result,) = UsageRecorder(session, now=now).record([usage_input(body)])
@@ -54,7 +59,40 @@ def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict:
     return result
 
 
-def _error(event_id: str | None, exc: TollgateError) -> dict:
+@router.get(
+    "/usage/{account_id}/{event_id:path}",
+    dependencies=[Depends(requires("consumption.view"))],
+    response_model=UsageEventRecord,
+)
+def read_usage_event(
+    account_id: str, event_id: str, rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    """One recorded event (a usage event or a captured call) and the answer it was given."""
+    with rt.database.read() as session:
+        get_account(session, account_id)
+        event = get_usage_event(session, account_id, event_id)
+        return {
+            "id": event.id,
+            "account_id": event.account_id,
+            "channel": event.channel,
+            "occurred_at": event.occurred_at,
+            "list_id": event.list_id,
+            "user_id": event.user_id,
+            "customer_id": event.customer_id,
+            "direction": event.direction,
+            "to": event.to,
+            "quantity": event.quantity,
+            "quantity_unit": event.quantity_unit,
+            "cost": format_amount(event.cost),
+            "unit": event.unit,
+            "allowance_used": event.allowance_used,
+            "debt": format_amount(event.debt),
+            "recorded_at": event.recorded_at,
+            "answer": json.loads(event.answer),
+        }
+
+
+def _error(event_id: str | None, exc: TollgateError) -> dict[str, Any]:
     return {"id": event_id, "error": {"code": exc.code, "message": exc.message}}
 
 
@@ -64,10 +102,10 @@ def _error(event_id: str | None, exc: TollgateError) -> dict:
     response_model=None,
     responses={200: {"model": BatchAnswer}},
 )
-def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> dict:
+def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """Up to 1,000 events in one transaction; each succeeds or fails on its own."""
     now = rt.clock.now()
-    results: list[dict | None] = []
+    results: list[dict[str, Any] | None] = []
     valid: list[UsageInput] = []
     for raw in body.events:
         try:
@@ -91,11 +129,11 @@ def post_quote(
     body: QuoteRequest,
     rt: Runtime = Depends(runtime),
     caller: Caller = Depends(requires("consumption.view")),
-) -> dict:
+) -> dict[str, Any]:
     """Price hypothetical events at list price: nothing is charged or recorded."""
     caller.check_account(body.account_id)
     at = body.occurred_at or rt.clock.now()
-    results: list[dict] = []
+    results: list[dict[str, Any]] = []
     total = 0
     with rt.database.read() as session:
         account = get_account(session, body.account_id)
