@@ -30,9 +30,9 @@ from tollgate.accounts import service as accounts
 from tollgate.clock import FixedClock
 from tollgate.db import Database
 from tollgate.errors import Conflict, InsufficientCredit, NotFound
+from tollgate.ledger import ChargeResult, get_reservation, spending_bucket
 from tollgate.ledger.invariants import check_invariants
 from tollgate.ledger.models import POOL, Bucket, JournalEntry, Lot, Posting, Reservation
-from tollgate.ledger import ChargeResult, get_reservation, spending_bucket
 from tollgate.money import MICROS_PER_UNIT, format_amount, parse_amount
 
 pytestmark = pytest.mark.slow

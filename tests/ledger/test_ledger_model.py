@@ -3,9 +3,9 @@
 A hypothesis state machine drives one account through random grants (expiring or
 not, with priorities and channel tags), list allocations set and deleted,
 reservations (pool or list, tagged or not, lapsing or not), captures below, at and
-above what is held, releases, direct charges one at a time and several in one batch through the usage hot
-path's ledger (tagged or not, some allowed to run into
-debt), clock moves and expiry runs. :class:`LedgerModel` predicts from SPEC §3–4
+above what is held, releases, direct charges one at a time and several in one batch
+through the usage hot path's ledger (tagged or not, some allowed to run into debt),
+clock moves and expiry runs. :class:`LedgerModel` predicts from SPEC §3–4
 alone every figure the store should hold, and exactly which operations are refused
 and with which error. After every step the store must agree with it figure by
 figure, both as committed and as the next operation will see it once due expiry has
@@ -55,11 +55,10 @@ from tollgate.clock import FixedClock
 from tollgate.db import Database
 from tollgate.errors import Conflict, InsufficientCredit, InvalidRequest, NotFound, TollgateError
 from tollgate.jobs import run_due
-from tollgate.ledger import rules
+from tollgate.ledger import get_reservation, rules
 from tollgate.ledger.batch import BatchLedger
 from tollgate.ledger.invariants import journal_total
 from tollgate.ledger.models import POOL, Bucket, Lot, Reservation, ReservationHold
-from tollgate.ledger import get_reservation
 
 ACCOUNT = "acme"
 UNIT = "EUR"

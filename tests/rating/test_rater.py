@@ -5,18 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from tollgate.errors import InvalidRequest
 from tollgate.rating.rater import (
-    PriceRow,
     RatableEvent,
     RateCard,
     billed_seconds,
-    cost_of,
     divide_half_up,
-    max_seconds_for,
     rate,
 )
 from tollgate.rating.rows import parse_rows
@@ -333,43 +328,3 @@ class TestUnratable:
         with pytest.raises(InvalidRequest):
             rate(rates, call("+33712345678"))  # possible but unallocated: no type
         assert rate(card(voice("0.01", destination="FR")), call("+33712345678")).cost == 10_000
-
-
-class TestMaxSeconds:
-    def test_whole_increments_that_fit(self):
-        row = parse_rows([voice("0.014")])[0]
-        assert max_seconds_for(28_000, row) == 120
-        assert max_seconds_for(27_999, row) == 60
-        assert max_seconds_for(13_999, row) == 0
-
-    def test_connect_fee_is_paid_first(self):
-        row = parse_rows([voice("0.02", increment="30/6", connect_fee="0.1")])[0]
-        assert max_seconds_for(1_000_000, row) == 2_700  # 0.9 left: 45 minutes
-        assert max_seconds_for(100_000, row) == 0  # the fee alone, no first increment
-        assert max_seconds_for(99_999, row) == 0
-
-    def test_a_free_rate_is_capped(self):
-        row = parse_rows([voice("0", increment="60/60")])[0]
-        assert max_seconds_for(0, row, cap=3_600) == 3_600
-
-    @given(
-        price=st.integers(1, 2_000_000),
-        per=st.sampled_from([1, 60, 100]),
-        first=st.integers(1, 90),
-        step=st.integers(1, 60),
-        fee=st.integers(0, 200_000),
-        available=st.integers(0, 5_000_000),
-    )
-    def test_is_the_longest_duration_whose_cost_fits(self, price, per, first, step, fee, available):
-        row = PriceRow("voice", "*", "*", "*", "*", price, per, first, step, fee)
-        seconds = max_seconds_for(available, row, cap=10**9)
-
-        def cost(duration: int) -> int:
-            return cost_of(billed_seconds(duration, first, step), row) + fee
-
-        if seconds == 0:
-            assert cost(1) > available
-        else:
-            assert billed_seconds(seconds, first, step) == seconds
-            assert cost(seconds) <= available
-            assert cost(seconds + 1) > available

@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from tollgate.access import service as access
 from tollgate.accounts.service import account_not_found
 from tollgate.errors import Forbidden, NotFound, Unauthorized
-from tollgate.ledger.models import Reservation
 from tollgate.ledger import reservation_not_found
+from tollgate.ledger.models import Reservation
 from tollgate.usage.authorizations import authorization_not_found
 from tollgate.usage.models import Authorization
 

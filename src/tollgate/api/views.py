@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tollgate.accounts.models import Account
 from tollgate.clock import format_instant
-from tollgate.ledger.models import JournalEntry, Lot, Posting, Reservation
 from tollgate.ledger import BalanceView, Draw
+from tollgate.ledger.models import JournalEntry, Lot, Posting, Reservation
 from tollgate.money import format_amount
 
 

@@ -3,7 +3,7 @@
 A :class:`RateCard` is one immutable version of a price list, indexed for matching.
 :func:`rate` finds the most specific row for an event and computes its cost in
 micros, rounding half-up once. The helpers :func:`billed_seconds`,
-:func:`cost_of` and :func:`max_seconds_for` give the usage layer the voice maths it
+:func:`cost_of` give the usage layer (:mod:`tollgate.usage.calls`) the voice maths it
 needs for allowances and call authorizations.
 
 What a ``to`` number is (country, number types) comes from
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from tollgate.errors import InvalidRequest
 
@@ -79,25 +80,6 @@ def billed_seconds(duration: int, first: int, next: int) -> int:
 def cost_of(units: int, row: PriceRow) -> int:
     """Cost in micros of ``units`` billed units at ``row``'s price, no connect fee."""
     return divide_half_up(units * row.price, row.per)
-
-
-def max_seconds_for(available_micros: int, row: PriceRow, *, cap: int = MAX_CALL_SECONDS) -> int:
-    """The longest call, in whole increments, whose cost with connect fee fits the credit.
-
-    0 when not even the first increment fits. A free rate is limited only by ``cap``
-    (and by the connect fee).
-    """
-    first, step = row.increment_first or 1, row.increment_next or 1
-    budget = available_micros - row.connect_fee
-    if budget < 0:
-        return 0
-    # The largest b with half_up(b * price / per) <= budget, solved exactly:
-    # 2·b·price < per·(2·budget + 1).
-    longest = cap if row.price == 0 else (row.per * (2 * budget + 1) - 1) // (2 * row.price)
-    longest = min(longest, cap)
-    if longest < first:
-        return 0
-    return first + (longest - first) // step * step
 
 
 # --- price lists ----------------------------------------------------------------------
@@ -245,6 +227,28 @@ class RateCard:
 # --- rating ---------------------------------------------------------------------------
 
 
+class Ratable(Protocol):
+    """What rating reads of an event: a :class:`RatableEvent`, or a usage event, which
+    has every one of these fields (a ``direction`` of None means outbound)."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def direction(self) -> str | None: ...
+    @property
+    def to(self) -> str | None: ...
+    @property
+    def duration_seconds(self) -> int | None: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def segments(self) -> int | None: ...
+    @property
+    def count(self) -> int | None: ...
+    @property
+    def category(self) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RatableEvent:
     """The fields of a usage event that rating reads."""
@@ -288,7 +292,7 @@ class Rating:
         return self.row.increment_next
 
 
-def rate(card: RateCard, event: RatableEvent) -> Rating:
+def rate(card: RateCard, event: Ratable) -> Rating:
     """Price ``event`` with ``card``. Raises ``InvalidRequest`` (``unratable``) if it cannot."""
     row_channel = EVENT_CHANNELS.get(event.channel)
     if row_channel is None:
@@ -320,7 +324,7 @@ def rate(card: RateCard, event: RatableEvent) -> Rating:
     )
 
 
-def _quantity(channel: str, event: RatableEvent) -> int:
+def _quantity(channel: str, event: Ratable) -> int:
     if channel == "voice":
         if event.duration_seconds is None:
             raise InvalidRequest("a voice event needs 'duration_seconds' to be rated")

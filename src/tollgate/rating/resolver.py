@@ -22,7 +22,7 @@ from tollgate.clock import ensure_utc, format_instant
 from tollgate.errors import InvalidRequest, NotFound
 from tollgate.rating import repository
 from tollgate.rating.models import PriceListVersion
-from tollgate.rating.rater import RatableEvent, RateCard, Rating, rate, unratable
+from tollgate.rating.rater import Ratable, RateCard, Rating, rate, unratable
 
 # --- the cache of loaded versions ----------------------------------------------------------
 
@@ -164,7 +164,7 @@ class PriceListResolver:
             card = self._cards[header.id] = load_card(self._session, header)
         return card
 
-    def rate(self, price_list_id: str, event: RatableEvent, at: datetime) -> Rating:
+    def rate(self, price_list_id: str, event: Ratable, at: datetime) -> Rating:
         """Price ``event`` that happened at ``at`` with the version then in force."""
         return rate(self.card_at(price_list_id, at), event)
 
@@ -217,6 +217,6 @@ def _header(row: repository.VersionRow) -> VersionHeader:
     )
 
 
-def rate_event(session: Session, price_list_id: str, event: RatableEvent, at: datetime) -> Rating:
+def rate_event(session: Session, price_list_id: str, event: Ratable, at: datetime) -> Rating:
     """Price one event with the version of ``price_list_id`` in force at ``at``."""
     return PriceListResolver(session).rate(price_list_id, event, at)

@@ -8,10 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import json.encoder
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from tollgate.ledger import rules
 from tollgate.ledger.batch import LedgerAccount
 from tollgate.ledger.rules import Draw
 from tollgate.money import format_amount
-from tollgate.rating.rater import RatableEvent, Rating
+from tollgate.rating.rater import Ratable, RatableEvent, Rating
 from tollgate.rating.service import PriceListResolver
 
 
@@ -70,7 +71,7 @@ _json_string = json.encoder.encode_basestring_ascii
 assert _FIELDS[3] == "occurred_at"
 
 
-def _one_shot_encoder():
+def _one_shot_encoder() -> Callable[[object, int], Iterable[str]] | None:
     """The C encoder ``_compact_json`` makes anew on every call, made once.
 
     It is built with exactly the arguments ``JSONEncoder.iterencode`` gives it, but
@@ -79,7 +80,7 @@ def _one_shot_encoder():
     with ``_compact_json`` itself (see ``_fast_compact_json``). None if this Python
     has no C encoder or it does not answer like ``_compact_json``.
     """
-    make = json.encoder.c_make_encoder
+    make = getattr(json.encoder, "c_make_encoder", None)
     if make is None or _compact.indent is not None or not _compact.ensure_ascii:
         return None
     try:
@@ -97,9 +98,9 @@ def _one_shot_encoder():
         probe = ['\u00e9"\\\n\x00\U0001f600', 1, -2, None, True, False, {"k": [2.5]}]
         if "".join(encoder(probe, 0)) != _compact_json(probe):
             return None
-    except Exception:  # another Python's make_encoder: stay with the generic path
+    except Exception:  # noqa: BLE001 - another Python's make_encoder: use the generic path
         return None
-    return encoder
+    return cast(Callable[[object, int], Iterable[str]], encoder)
 
 
 _ONE_SHOT = _one_shot_encoder()
@@ -110,7 +111,7 @@ def _fast_compact_json(value: object) -> str:
     if _ONE_SHOT is not None:
         try:
             return "".join(_ONE_SHOT(value, 0))
-        except Exception:
+        except Exception:  # noqa: BLE001 - re-raised, as ever, by the generic encoder
             # Whatever went wrong, the generic encoder raises it as it always did.
             return _compact_json(value)
     return _compact_json(value)
@@ -124,7 +125,7 @@ def spending_tag(channel: str) -> str:
 def rate_for_account(
     resolver: PriceListResolver,
     account: LedgerAccount,
-    event: RatableEvent | UsageInput,
+    event: Ratable,
     at: datetime,
 ) -> Rating:
     rating = resolver.rate(account.price_list_id, event, at)
@@ -149,7 +150,7 @@ def answer_of(
     debt: int,
     total: int,
     reserved: int,
-) -> dict:
+) -> dict[str, Any]:
     """The answer to a recorded usage event (also what a replay answers)."""
     answer, _ = _answer(
         event_id,
@@ -177,7 +178,7 @@ def answer_of_with_json(
     debt: int,
     total: int,
     reserved: int,
-) -> tuple[dict, str]:
+) -> tuple[dict[str, Any], str]:
     """``answer_of(...)`` and the text stored for it: ``_compact_json`` of that answer.
 
     The text is written directly when every value has its plain type (str, int, as
@@ -195,8 +196,18 @@ def answer_of_with_json(
 
 
 def _answer(
-    event_id, unit, money, quantity, quantity_unit, draws, debt, total, reserved, *, with_text: bool
-) -> tuple[dict, str | None]:
+    event_id: Any,
+    unit: Any,
+    money: Any,
+    quantity: Any,
+    quantity_unit: Any,
+    draws: Iterable[Draw],
+    debt: Any,
+    total: Any,
+    reserved: Any,
+    *,
+    with_text: bool,
+) -> tuple[dict[str, Any], str | None]:
     exact = with_text and (
         type(event_id) is str
         and type(unit) is str

@@ -28,8 +28,8 @@ from tollgate.api.schemas import (
 from tollgate.api.views import balance_answer, journal_entry_view, lot_view
 from tollgate.clock import format_instant
 from tollgate.errors import InvalidRequest
-from tollgate.ledger.models import POOL
 from tollgate.ledger import BucketFigures, is_due, journal_page
+from tollgate.ledger.models import POOL
 from tollgate.money import format_amount
 
 T = TypeVar("T")
