@@ -3,8 +3,8 @@
     py-spy record -r 200 -f raw -o usage.raw -- tollgate bench usage --events 100000 --batch 1000
     python bench/profile_groups.py usage.raw
 
-Only samples taken inside the timed loop count (frames of ``_record`` in
-``tollgate/bench/usage.py``); each is put in the first group whose marker one of its
+Only samples taken inside the timed loop count (frames of ``record_events`` in
+``tollgate/bench/recording.py``); each is put in the first group whose marker one of its
 frames carries.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-TIMED = "_record (tollgate/bench/usage.py"
+TIMED = "record_events (tollgate/bench/recording.py"
 GROUPS = (
     ("rating: phone numbers (phonenumbers)", ("number_facts (",)),
     ("rating: SMS segments", ("count_segments (",)),
