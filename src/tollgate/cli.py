@@ -413,6 +413,9 @@ def bench_usage(
     profile: Annotated[
         Path | None, typer.Option(help="Write a cProfile of the timed part to FILE")
     ] = None,
+    check: Annotated[
+        bool, typer.Option(help="Afterwards, check the ledger invariants of every account")
+    ] = False,
 ) -> None:
     """Rate and charge synthetic events; the last line compares with plain inserts."""
     from tollgate.bench.usage import BenchError
@@ -429,6 +432,7 @@ def bench_usage(
             numbers=numbers,
             floor=floor,
             profile=profile,
+            check=check,
         )
     except BenchError as exc:
         _say(str(exc))
