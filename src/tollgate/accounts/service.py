@@ -43,11 +43,11 @@ def create_account(
         updated_at=now,
     )
     session.add(account)
-    ledger.open_pool(session, account_id, unit)
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent request created it first
         raise Conflict(f"account {account_id!r} already exists", code="account_exists") from exc
+    ledger.open_pool(session, account_id, unit)
     return account
 
 
