@@ -27,8 +27,9 @@ from tests.helpers import allocate, assert_ledger_sound, create_account, grant
 from tests.usage.conftest import FR_MOBILE, ITALY, LONDON, put_price_list
 from tollgate.db import Database
 from tollgate.errors import TollgateError
-from tollgate.ledger.batch import BatchLedger, Ledger, SessionLedger
+from tollgate.ledger.batch import BatchLedger, Ledger
 from tollgate.ledger.models import Account, Bucket, JournalEntry, Lot, Posting
+from tollgate.ledger.session import SessionLedger
 from tollgate.usage.recorder import UsageRecorder
 from tollgate.usage.service import UsageInput
 

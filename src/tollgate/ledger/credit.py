@@ -17,10 +17,10 @@ from tollgate.ledger.balances import (
     open_pool,
     spending_bucket,
 )
-from tollgate.ledger.batch import SessionCredit, SessionLedger
 from tollgate.ledger.journal import SOURCE_ACCOUNTS, post_entry
 from tollgate.ledger.models import LOT_SOURCES, POOL, Account, Bucket, Lot, Reservation
 from tollgate.ledger.rules import DEBT, ChargeResult, Leg
+from tollgate.ledger.session import SessionCredit, SessionLedger
 from tollgate.money import MAX_BALANCE_MICROS, format_amount
 
 

@@ -6,6 +6,7 @@ Used by the tests after every step, and by ``tollgate ledger check`` on a live s
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -23,6 +24,17 @@ from tollgate.ledger.models import (
 )
 
 
+@dataclass
+class _Rows:
+    """The account's stored rows the invariants compare."""
+
+    account: Account
+    lots: list[Lot]
+    buckets: list[Bucket]
+    reservations: list[Reservation]
+    holds: list[ReservationHold]
+
+
 def check_invariants(
     session: Session, account_id: str, *, now: datetime | None = None
 ) -> list[str]:
@@ -31,20 +43,30 @@ def check_invariants(
     With ``now``, also checks that no lot past its expiry still has unreserved
     credit (true after :func:`tollgate.ledger.settle`).
     """
-    problems: list[str] = []
     account = session.get(Account, account_id, populate_existing=True)
     if account is None:
         return [f"account {account_id!r} does not exist"]
-    lots = list(session.scalars(select(Lot).where(Lot.account_id == account_id)))
-    buckets = list(session.scalars(select(Bucket).where(Bucket.account_id == account_id)))
-    reservations = list(
-        session.scalars(select(Reservation).where(Reservation.account_id == account_id))
+    rows = _Rows(
+        account,
+        list(session.scalars(select(Lot).where(Lot.account_id == account_id))),
+        list(session.scalars(select(Bucket).where(Bucket.account_id == account_id))),
+        list(session.scalars(select(Reservation).where(Reservation.account_id == account_id))),
+        list(
+            session.scalars(select(ReservationHold).where(ReservationHold.account_id == account_id))
+        ),
     )
-    holds = list(
-        session.scalars(select(ReservationHold).where(ReservationHold.account_id == account_id))
-    )
+    return [
+        *_figures_in_range(rows, now),
+        *_lots_match_buckets(rows),
+        *_reservations_match_holds(rows),
+        *_unbalanced_entries(session, account_id),
+        *_journal_gives_every_figure(session, rows),
+    ]
 
-    for lot in lots:
+
+def _figures_in_range(rows: _Rows, now: datetime | None) -> list[str]:
+    problems = []
+    for lot in rows.lots:
         if not (0 <= lot.reserved <= lot.remaining <= lot.amount):
             problems.append(
                 f"lot {lot.id}: need 0 <= reserved {lot.reserved} <= remaining "
@@ -53,15 +75,21 @@ def check_invariants(
         expired = now is not None and lot.expires_at is not None and lot.expires_at <= now
         if expired and lot.remaining - lot.reserved > 0:
             problems.append(f"lot {lot.id} expired but still has unreserved credit")
-    for bucket in buckets:
+    for bucket in rows.buckets:
         if not (0 <= bucket.reserved <= bucket.balance):
             problems.append(
                 f"bucket {bucket.unit}/{bucket.list_id or 'pool'}: need 0 <= reserved "
                 f"{bucket.reserved} <= balance {bucket.balance}"
             )
-    if account.debt < 0:
-        problems.append(f"debt {account.debt} is negative")
+    if rows.account.debt < 0:
+        problems.append(f"debt {rows.account.debt} is negative")
+    return problems
 
+
+def _lots_match_buckets(rows: _Rows) -> list[str]:
+    """Per unit: Σ lots remaining = Σ bucket balances, Σ lots reserved = Σ reservations."""
+    problems = []
+    lots, buckets = rows.lots, rows.buckets
     units = {lot.unit for lot in lots} | {bucket.unit for bucket in buckets}
     for unit in sorted(units):
         lots_remaining = sum(lot.remaining for lot in lots if lot.unit == unit)
@@ -76,20 +104,24 @@ def check_invariants(
             problems.append(
                 f"{unit}: lots reserved {lots_reserved} != bucket reservations {buckets_reserved}"
             )
+    return problems
 
-    # Reservations: what they hold is what their holds, lots and buckets say.
+
+def _reservations_match_holds(rows: _Rows) -> list[str]:
+    """What reservations hold is what their holds, lots and buckets say."""
+    problems = []
     held_by_lot: dict[int, int] = defaultdict(int)
     held_by_reservation: dict[str, int] = defaultdict(int)
-    for hold in holds:
+    for hold in rows.holds:
         held_by_lot[hold.lot_id] += hold.amount
         held_by_reservation[hold.reservation_id] += hold.amount
-    for lot in lots:
+    for lot in rows.lots:
         if held_by_lot.get(lot.id, 0) != lot.reserved:
             problems.append(
                 f"lot {lot.id}: reserved {lot.reserved} != its holds {held_by_lot.get(lot.id, 0)}"
             )
     held_by_bucket: dict[tuple[str, str], int] = defaultdict(int)
-    for reservation in reservations:
+    for reservation in rows.reservations:
         if reservation.status == "held":
             held_by_bucket[(reservation.unit, reservation.bucket_list_id)] += reservation.held
         elif reservation.held:
@@ -98,14 +130,16 @@ def check_invariants(
             )
         if held_by_reservation.get(reservation.id, 0) != reservation.held:
             problems.append(f"reservation {reservation.id}: held {reservation.held} != its holds")
-    for bucket in buckets:
+    for bucket in rows.buckets:
         if held_by_bucket.get((bucket.unit, bucket.list_id), 0) != bucket.reserved:
             problems.append(
                 f"bucket {bucket.unit}/{bucket.list_id or 'pool'}: reserved {bucket.reserved} != "
                 f"held reservations {held_by_bucket.get((bucket.unit, bucket.list_id), 0)}"
             )
+    return problems
 
-    # The journal: every entry balances, and replaying it gives every stored figure.
+
+def _unbalanced_entries(session: Session, account_id: str) -> list[str]:
     unbalanced = session.execute(
         select(Posting.entry_id, Posting.unit, func.sum(Posting.amount))
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
@@ -113,13 +147,21 @@ def check_invariants(
         .group_by(Posting.entry_id, Posting.unit)
         .having(func.sum(Posting.amount) != 0)
     ).all()
-    for entry_id, unit, total in unbalanced:
-        problems.append(f"journal entry {entry_id} does not balance in {unit}: {total}")
+    return [
+        f"journal entry {entry_id} does not balance in {unit}: {total}"
+        for entry_id, unit, total in unbalanced
+    ]
 
-    # The account's postings are read through its entries (ix_journal_entries_account,
-    # then ix_postings_entry): postings have no index on their own account_id. Grouping
-    # by that column too checks that every posting names its entry's account; a posting
-    # that does not is reported, and counted for neither account.
+
+def _journal_gives_every_figure(session: Session, rows: _Rows) -> list[str]:
+    """Replaying the journal gives every stored bucket balance, lot remaining and debt.
+
+    The account's postings are read through its entries (ix_journal_entries_account,
+    then ix_postings_entry): postings have no index on their own account_id. Grouping
+    by that column too checks that every posting names its entry's account; a posting
+    that does not is reported, and counted for neither account.
+    """
+    account = rows.account
     by_ledger_account: dict[tuple[str, str], int] = defaultdict(int)
     by_lot: dict[int, int] = defaultdict(int)
     strangers: dict[str, int] = defaultdict(int)
@@ -133,16 +175,17 @@ def check_invariants(
             func.count(),
         )
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .where(JournalEntry.account_id == account_id)
+        .where(JournalEntry.account_id == account.id)
         .group_by(Posting.account_id, Posting.ledger_account, Posting.unit, Posting.lot_id)
     ):
-        if posting_account != account_id:
+        if posting_account != account.id:
             strangers[posting_account] += int(count)
             continue
         by_ledger_account[(ledger_account, unit)] += int(total)
         if lot_id is not None and not ledger_account.startswith("system:"):
             by_lot[lot_id] += int(total)
-    expected = {(bucket_ledger_account(b.list_id), b.unit): b.balance for b in buckets}
+    expected = {(bucket_ledger_account(b.list_id), b.unit): b.balance for b in rows.buckets}
+    problems = []
     for (ledger_account, unit), total in by_ledger_account.items():
         if ledger_account.startswith("system:"):
             continue
@@ -159,7 +202,7 @@ def check_invariants(
         problems.append(
             f"{count} postings of this account's journal entries name account {other!r}"
         )
-    for lot in lots:
+    for lot in rows.lots:
         if by_lot.get(lot.id, 0) != lot.remaining:
             problems.append(
                 f"lot {lot.id}: journal gives remaining {by_lot.get(lot.id, 0)}, "

@@ -198,70 +198,72 @@ def capture_in_turn(
     with debiting(session, account):
         # The excess first: it is checked (and may be refused) before anything changes,
         # and it draws from credit outside the holds, which are spent below anyway.
-        draws: list[Draw] = []
-        legs: list[Leg] = []
-        debt_added = 0
-        excess_of: dict[int, rules.Debit] = {}
-        for index, part in enumerate(parts):
-            held = sum(r.held for r in part.reservations)
-            excess = max(0, part.amount - held)
-            if excess:
-                if part.reservations:
-                    bucket = find_bucket(
-                        session, account.id, part.unit, part.reservations[0].bucket_list_id
-                    )
-                else:
-                    bucket = spending_bucket(session, account, part.unit, part.list_id)
-                take = rules.Take(
-                    part.unit, excess, bucket, open_lots(session, account.id, part.unit)
-                )
-                excess_of[index] = rules.debit(
-                    account,
-                    [take],
-                    tag=tag,
-                    now=now,
-                    allow_debt=part.allow_debt,
-                    counter_legs=False,
-                )
+        excess = [_excess_debit(session, account, part, tag=tag, now=now) for part in parts]
+        spent = rules.Debit()
         breakage: list[Leg] = []
-        for index, part in enumerate(parts):
-            left = part.amount
-            for position, reservation in enumerate(part.reservations, 1):
-                take_amount = min(reservation.held, left)
-                left -= take_amount
-                untouched = not take_amount and part.release_untouched
-                status = "released" if untouched else "captured"
-                spent, broken = _consume(
-                    session, account, reservation, take_amount, status=status, now=now, at=now
-                )
-                if position == len(part.reservations) and status == "captured":
-                    # The excess is charged against the last reservation of the turn.
-                    reservation.captured = take_amount + left
-                legs += spent.legs
-                draws += spent.draws
-                breakage += broken
-            excess_debit = excess_of.get(index)
-            if excess_debit is not None:
-                legs += excess_debit.legs
-                draws += excess_debit.draws
-                debt_added += excess_debit.debt_added
+        for part, beyond in zip(parts, excess, strict=True):
+            breakage += _spend_in_turn(session, account, part, spent, now=now)
+            if beyond is not None:
+                spent.legs += beyond.legs
+                spent.draws += beyond.draws
+                spent.debt_added += beyond.debt_added
             if part.amount:
-                legs.append(
-                    (counterparty or rules.revenue_account(tag), part.unit, part.amount, None)
-                )
+                credit_account = counterparty or rules.revenue_account(tag)
+                spent.legs.append((credit_account, part.unit, part.amount, None))
         result = ChargeResult(
-            draws=rules.merge_draws(draws),
+            draws=rules.merge_draws(spent.draws),
             amount=sum(p.amount for p in parts),
-            debt_added=debt_added,
+            debt_added=spent.debt_added,
         )
-        if legs:
-            entry = post_entry(session, account, "capture", legs, now=now, reference=reference)
+        if spent.legs:
+            entry = post_entry(
+                session, account, "capture", spent.legs, now=now, reference=reference
+            )
             result.entry_id = entry.id
         _post_breakage(
             session, account, breakage, now=now, at=now, status="captured", reference=reference
         )
         session.flush()
     return result
+
+
+def _excess_debit(
+    session: Session, account: Account, part: HeldCharge, *, tag: str | None, now: datetime
+) -> rules.Debit | None:
+    """Debit what ``part`` charges beyond its reservations' holds (None when nothing),
+    from the bucket that holds them, without the credit side (the capture posts it)."""
+    excess = max(0, part.amount - sum(r.held for r in part.reservations))
+    if not excess:
+        return None
+    if part.reservations:
+        bucket = find_bucket(session, account.id, part.unit, part.reservations[0].bucket_list_id)
+    else:
+        bucket = spending_bucket(session, account, part.unit, part.list_id)
+    take = rules.Take(part.unit, excess, bucket, open_lots(session, account.id, part.unit))
+    return rules.debit(
+        account, [take], tag=tag, now=now, allow_debt=part.allow_debt, counter_legs=False
+    )
+
+
+def _spend_in_turn(
+    session: Session, account: Account, part: HeldCharge, spent: rules.Debit, *, now: datetime
+) -> list[Leg]:
+    """Spend ``part`` from its reservations in turn into ``spent``, ending each; returns
+    the breakage legs of held parts whose lot expired meanwhile."""
+    breakage: list[Leg] = []
+    left = part.amount
+    for position, reservation in enumerate(part.reservations, 1):
+        take = min(reservation.held, left)
+        left -= take
+        status = "released" if not take and part.release_untouched else "captured"
+        done, broken = _consume(session, account, reservation, take, status=status, now=now, at=now)
+        if position == len(part.reservations) and status == "captured":
+            # The excess is charged against the last reservation of the turn.
+            reservation.captured = take + left
+        spent.legs += done.legs
+        spent.draws += done.draws
+        breakage += broken
+    return breakage
 
 
 def finish_reservation(

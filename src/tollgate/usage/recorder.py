@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from tollgate.errors import Conflict, InvalidRequest, NotFound, TollgateError
 from tollgate.ledger import rules
 from tollgate.ledger.batch import BatchLedger, Credit, Ledger, LedgerAccount, spendable_now
+from tollgate.rating.rater import Rating
 from tollgate.rating.service import PriceListResolver
 from tollgate.rawsql import RawSQL
 from tollgate.usage.calls import MICROS, SECONDS, split_call
@@ -133,25 +134,12 @@ class UsageRecorder:
             return known[1]
         if not event.allow_debt:
             rules.refuse_if_blocked(account)
-        rating = rate_for_account(self.resolver, account, event, event.occurred_at)
-
-        quantity, money, seconds = rating.quantity, rating.cost, 0
-        day_pass: tuple[object, ...] | None = None
-        if event.channel == "agent_login":
-            day_pass = self._day_pass(account, event)
-            if day_pass is None:
-                quantity, money = 0, 0
-        tag = spending_tag(event.channel)
-        if event.channel == "voice":
-            allowance = spendable_now(credit, SECONDS, None, tag, self.now) // MICROS
-            seconds, money = split_call(
-                rating.billed_units, allowance, rating.row, rating.connect_fee
-            )
+        rating, quantity, seconds, money, day_pass = self._price(credit, event)
         takes = usage_takes(credit, event.list_id, seconds, money)
         outcome = self.ledger.debit(
             credit,
             takes,
-            tag=tag,
+            tag=spending_tag(event.channel),
             allow_debt=event.allow_debt,
             kind="charge",
             reference=f"usage:{event.id}",
@@ -176,28 +164,61 @@ class UsageRecorder:
             self._pass_rows.append(day_pass)
         self._known[(account.id, event.id)] = (request_hash, answer)
         self._usage_rows.append(
-            (
-                account.id,
-                event.id,
-                event.channel,
-                self._sql.instant(event.occurred_at),
-                event.list_id,
-                event.user_id,
-                event.customer_id,
-                event.direction,
-                event.to,
-                quantity,
-                rating.quantity_unit,
-                money,
-                account.unit,
-                seconds,
-                debt,
-                request_hash,
-                answer_json,
-                self._now_stored,
-            )
+            self._usage_row(event, rating, quantity, money, seconds, debt, request_hash)
+            + (answer_json, self._now_stored)
         )
         return answer
+
+    def _price(
+        self, credit: Credit, event: UsageInput
+    ) -> tuple[Rating, int, int, int, tuple[object, ...] | None]:
+        """Rate the event for this account: (rating, billed quantity, plan seconds,
+        money, the day pass it buys)."""
+        account = credit.account
+        rating = rate_for_account(self.resolver, account, event, event.occurred_at)
+        quantity, money, seconds = rating.quantity, rating.cost, 0
+        day_pass: tuple[object, ...] | None = None
+        if event.channel == "agent_login":
+            day_pass = self._day_pass(account, event)
+            if day_pass is None:
+                quantity, money = 0, 0
+        if event.channel == "voice":
+            tag = spending_tag(event.channel)
+            allowance = spendable_now(credit, SECONDS, None, tag, self.now) // MICROS
+            seconds, money = split_call(
+                rating.billed_units, allowance, rating.row, rating.connect_fee
+            )
+        return rating, quantity, seconds, money, day_pass
+
+    def _usage_row(
+        self,
+        event: UsageInput,
+        rating: Rating,
+        quantity: int,
+        money: int,
+        seconds: int,
+        debt: int,
+        request_hash: str,
+    ) -> tuple[object, ...]:
+        """The ``usage_events`` row of a paid event, but its answer and ``recorded_at``."""
+        return (
+            event.account_id,
+            event.id,
+            event.channel,
+            self._sql.instant(event.occurred_at),
+            event.list_id,
+            event.user_id,
+            event.customer_id,
+            event.direction,
+            event.to,
+            quantity,
+            rating.quantity_unit,
+            money,
+            rating.unit,
+            seconds,
+            debt,
+            request_hash,
+        )
 
     def _day_pass(self, account: LedgerAccount, event: UsageInput) -> tuple[object, ...] | None:
         """The day pass this login buys (a ``day_passes`` row), or None when the agent
