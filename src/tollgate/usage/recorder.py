@@ -163,10 +163,8 @@ class UsageRecorder:
             self._passes.add((account.id, str(day_pass[1]), str(day_pass[2])))
             self._pass_rows.append(day_pass)
         self._known[(account.id, event.id)] = (request_hash, answer)
-        self._usage_rows.append(
-            self._usage_row(event, rating, quantity, money, seconds, debt, request_hash)
-            + (answer_json, self._now_stored)
-        )
+        row = self._usage_row(event, rating, quantity, money, seconds, debt, request_hash)
+        self._usage_rows.append((*row, answer_json, self._now_stored))
         return answer
 
     def _price(
