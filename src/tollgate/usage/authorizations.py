@@ -23,7 +23,7 @@ from tollgate.errors import Conflict, InsufficientCredit, NotFound
 from tollgate.ledger.models import Account, Reservation
 from tollgate.ledger.rules import refuse_if_blocked
 from tollgate.money import format_amount
-from tollgate.rating.rater import MAX_CALL_SECONDS, PriceRow, RatableEvent
+from tollgate.rating.rater import MAX_CALL_SECONDS, PriceRow, RatableEvent, Rating
 from tollgate.rating.service import PriceListResolver
 from tollgate.usage.calls import (
     MICROS,
@@ -257,29 +257,43 @@ def capture(
         reserved=reserved,
     )
     session.add(
-        UsageEvent(
-            account_id=account.id,
-            id=authorization.id,
-            channel="voice",
-            occurred_at=authorization.created_at,
-            list_id=authorization.list_id,
-            direction=authorization.direction,
-            to=authorization.to,
-            quantity=rating.quantity,
-            quantity_unit=rating.quantity_unit,
-            cost=money,
-            unit=account.unit,
-            allowance_used=seconds,
-            debt=result.debt_added,
-            request_hash=authorization.id,
-            answer=answer_json,
-            recorded_at=now,
-        )
+        _call_record(authorization, rating, money, seconds, result.debt_added, answer_json, now=now)
     )
     authorization.status = "captured"
     authorization.ended_at = now
     authorization.usage_event_id = authorization.id
     return answer
+
+
+def _call_record(
+    authorization: Authorization,
+    rating: Rating,
+    money: int,
+    seconds: int,
+    debt: int,
+    answer_json: str,
+    *,
+    now: datetime,
+) -> UsageEvent:
+    """The usage event a captured call leaves, keyed by the authorization's id."""
+    return UsageEvent(
+        account_id=authorization.account_id,
+        id=authorization.id,
+        channel="voice",
+        occurred_at=authorization.created_at,
+        list_id=authorization.list_id,
+        direction=authorization.direction,
+        to=authorization.to,
+        quantity=rating.quantity,
+        quantity_unit=rating.quantity_unit,
+        cost=money,
+        unit=rating.unit,
+        allowance_used=seconds,
+        debt=debt,
+        request_hash=authorization.id,
+        answer=answer_json,
+        recorded_at=now,
+    )
 
 
 def release(
