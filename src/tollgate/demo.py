@@ -54,7 +54,10 @@ DEMO_PRICES: list[dict[str, object]] = [
 
 
 def seed(database: Database, now: datetime) -> bool:
-    """Create the demo accounts unless they exist. Returns whether anything was created."""
+    """Create the demo accounts unless they exist. Returns whether anything was created.
+
+    Long on purpose: it is the demo's data, one account after another, read top to
+    bottom."""
     with database.write() as session:
         if session.get(Account, "acme") is not None:
             return False
@@ -153,7 +156,8 @@ def seed(database: Database, now: datetime) -> bool:
 
 
 def _demo_usage(now: datetime) -> list[UsageInput]:
-    """A morning of traffic: calls, texts, e-mails and agents logging in."""
+    """A morning of traffic: calls, texts, e-mails and agents logging in (a list of
+    facts, long on purpose)."""
     events: list[UsageInput] = []
     calls = [
         ("+33612345678", 185, "outbound", "support"),

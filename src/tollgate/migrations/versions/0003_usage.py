@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """One schema change, read top to bottom as the tables it creates (long on purpose:
+    a migration is never split into helpers that a later revision could change)."""
     op.create_table(
         "authorizations",
         sa.Column("id", sa.String(length=40), nullable=False),

@@ -30,6 +30,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """One schema change, read top to bottom as the tables it creates (long on purpose:
+    a migration is never split into helpers that a later revision could change)."""
     if op.get_bind().dialect.name == "sqlite":
         return
     op.execute(
