@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from tollgate.bench.usage import main  # noqa: F401  (for ``from bench.usage import main``)
-from tollgate.cli import bench_usage
+from tollgate.cli.bench import bench_usage
 
 if __name__ == "__main__":
     typer.run(bench_usage)
