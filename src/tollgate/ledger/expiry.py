@@ -113,7 +113,7 @@ def settle(session: Session, account: Account, *, now: datetime) -> SettleReport
                     expired = report.expired_micros
                     expired[item.unit] = expired.get(item.unit, 0) + removed
             else:
-                finish_reservation(session, account, item, 0, status="lapsed", now=now, at=at)
+                finish_reservation(session, account, item, status="lapsed", now=now, at=at)
                 report.reservations_lapsed += 1
         _recompute_next_due(session, account)
     return report

@@ -155,7 +155,7 @@ def capture(
 
 
 def release(session: Session, account: Account, reservation: Reservation, *, now: datetime) -> None:
-    finish_reservation(session, account, reservation, 0, status="released", now=now, at=now)
+    finish_reservation(session, account, reservation, status="released", now=now, at=now)
 
 
 @dataclass(slots=True)
@@ -270,7 +270,6 @@ def finish_reservation(
     session: Session,
     account: Account,
     reservation: Reservation,
-    amount: int,
     *,
     status: str,
     now: datetime,
@@ -278,7 +277,7 @@ def finish_reservation(
 ) -> None:
     """End a reservation without charging it (released or lapsed at ``at``)."""
     _require_held(reservation)
-    spent, broken = _consume(session, account, reservation, amount, status=status, now=now, at=at)
+    spent, broken = _consume(session, account, reservation, 0, status=status, now=now, at=at)
     assert not spent.legs
     _post_breakage(
         session, account, broken, now=now, at=at, status=status, reference=reservation.id

@@ -103,7 +103,9 @@ class UsageRecorder:
         self._credits = self.ledger.load({e.account_id for e in events})
         # The driver-level reads below must see what the ledger settled through the ORM.
         self.session.flush()
-        self._sql = RawSQL(self.session)
+        # One cursor for the whole batch when the ledger already has one.
+        ledger = self.ledger
+        self._sql = ledger.sql if isinstance(ledger, BatchLedger) else RawSQL(self.session)
         self._now_stored = self._sql.instant(self.now)
         self._load_known(events)
         self._load_day_passes(events)
