@@ -278,7 +278,7 @@ class BatchLedger:
                 bucket = take.bucket
                 assert isinstance(bucket, BucketRecord)
                 self._touched_buckets[(account.id, bucket.unit, bucket.list_id)] = bucket
-        for lot in take_lots(takes, outcome):
+        for lot in outcome.drawn:
             assert isinstance(lot, LotRecord)
             self._touched_lots[lot.id] = lot
         if outcome.legs:
@@ -343,15 +343,6 @@ def _falls_due(moment: datetime | None, now: datetime) -> bool:
 def _known(moment: datetime | None) -> datetime:
     assert moment is not None, "a NOT NULL column"
     return moment
-
-
-def take_lots(takes: Sequence[Take], outcome: Debit) -> Iterable[LotRow]:
-    """The lots a debit drew from (its draws name them by id)."""
-    drawn = {draw.lot_id for draw in outcome.draws}
-    for take in takes:
-        for lot in take.lots:
-            if lot.id in drawn:
-                yield lot
 
 
 def allocate_entry_ids(sql: RawSQL, count: int) -> list[int]:

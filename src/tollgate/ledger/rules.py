@@ -89,10 +89,6 @@ def draw_down_key(lot: LotRow) -> tuple[int, datetime, datetime, int]:
     return (lot.priority, lot.expires_at or NEVER, lot.created_at, lot.id)
 
 
-def lot_available(lot: LotRow) -> int:
-    return lot.remaining - lot.reserved
-
-
 def lot_pays_for(lot: LotRow, tag: str | None, now: datetime) -> bool:
     if lot.expires_at is not None and lot.expires_at <= now:
         return False
@@ -102,7 +98,7 @@ def lot_pays_for(lot: LotRow, tag: str | None, now: datetime) -> bool:
 
 
 def spendable(lots: Iterable[LotRow], tag: str | None, now: datetime) -> int:
-    return sum(lot_available(lot) for lot in lots if lot_pays_for(lot, tag, now))
+    return sum(lot.remaining - lot.reserved for lot in lots if lot_pays_for(lot, tag, now))
 
 
 def plan_draw(
@@ -115,7 +111,7 @@ def plan_draw(
     for lot in lots:
         if left == 0:
             break
-        available = lot_available(lot)
+        available = lot.remaining - lot.reserved
         if available <= 0 or not lot_pays_for(lot, tag, now):
             continue
         take = min(available, left)
@@ -207,12 +203,13 @@ class Take:
 
 @dataclass(slots=True)
 class Debit:
-    """What a debit did: the lots drawn, the journal legs, the debt it added."""
+    """What a debit did: the lots drawn (``drawn`` names the rows it changed), the
+    journal legs, the debt it added."""
 
     draws: list[Draw] = field(default_factory=list)
     legs: list[Leg] = field(default_factory=list)
     debt_added: int = 0
-    amounts: dict[str, int] = field(default_factory=dict)  # charged per unit
+    drawn: list[LotRow] = field(default_factory=list)
     entry_id: int | None = None  # the journal entry, once posted
 
 
@@ -268,6 +265,7 @@ def debit(
             ledger_account = bucket_ledger_account(bucket.list_id)
             for lot, amount in plan_draw(take.lots, pays, tag, now):
                 lot.remaining -= amount
+                result.drawn.append(lot)
                 result.draws.append(Draw(lot.id, lot.unit, amount))
                 result.legs.append((ledger_account, take.unit, -amount, lot.id))
             bucket.balance -= pays
@@ -278,7 +276,6 @@ def debit(
             account.status = "blocked"
         if counter_legs:
             result.legs.append((credit_account, take.unit, take.amount, None))
-        result.amounts[take.unit] = result.amounts.get(take.unit, 0) + take.amount
     return result
 
 
