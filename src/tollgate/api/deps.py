@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
@@ -13,11 +13,17 @@ from tollgate.accounts.models import Account
 from tollgate.api.app import Runtime
 from tollgate.ledger.service import lock_account
 
-E = TypeVar("E")
+
+class OwnedByAccount(Protocol):
+    account_id: str
+
+
+E = TypeVar("E", bound=OwnedByAccount)
 
 
 def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+    rt: Runtime = request.app.state.runtime
+    return rt
 
 
 # Makes a create safe to retry: the same key answers the first answer and does nothing.

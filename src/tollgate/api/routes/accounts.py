@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from tollgate.accounts import service
 from tollgate.api.app import Runtime
@@ -11,7 +14,9 @@ from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import runtime
 from tollgate.api.schemas import AccountAnswer, AccountCreate, AccountUpdate
 from tollgate.api.views import account_view
+from tollgate.errors import InvalidRequest
 from tollgate.ledger import lock_account
+from tollgate.rating.service import latest_header
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -45,7 +50,7 @@ def create_account(body: AccountCreate, rt: Runtime = Depends(runtime)) -> JSONR
     response_model=None,
     responses={200: {"model": AccountAnswer}},
 )
-def get_account(account_id: str, rt: Runtime = Depends(runtime)) -> dict:
+def get_account(account_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     with rt.database.read() as session:
         return account_view(service.get_account(session, account_id))
 
@@ -56,9 +61,31 @@ def get_account(account_id: str, rt: Runtime = Depends(runtime)) -> dict:
     response_model=None,
     responses={200: {"model": AccountAnswer}},
 )
-def update_account(account_id: str, body: AccountUpdate, rt: Runtime = Depends(runtime)) -> dict:
+def update_account(
+    account_id: str, body: AccountUpdate, rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     now = rt.clock.now()
     with rt.database.write() as session:
         account = lock_account(session, account_id, now=now)
+        if "price_list_id" in changes:
+            _check_price_list(session, changes["price_list_id"], account.unit)
         return account_view(service.update_account(session, account, changes, now=now))
+
+
+def _check_price_list(session: Session, price_list_id: str, unit: str) -> None:
+    """An account rates with its price list: one that does not exist, or prices in
+    another unit, would refuse every event."""
+    header = latest_header(session, price_list_id)
+    if header is None:
+        raise InvalidRequest(
+            f"price list {price_list_id!r} does not exist; create it with "
+            f"PUT /v1/price-lists/{price_list_id} first",
+            code="unknown_price_list",
+        )
+    if header.unit != unit:
+        raise InvalidRequest(
+            f"price list {price_list_id!r} prices in {header.unit}, but the account holds "
+            f"{unit}; choose a price list in {unit}",
+            code="price_list_unit_mismatch",
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
@@ -20,7 +22,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["api keys"])
 ManagesUsers = Depends(requires("users.manage"))
 
 
-def key_view(key: ApiKey) -> dict:
+def key_view(key: ApiKey) -> dict[str, Any]:
     return {
         "id": key.id,
         "name": key.name,
@@ -58,7 +60,7 @@ def create_api_key(
 @router.get("/{account_id}/api-keys", response_model=None, responses={200: {"model": ApiKeysPage}})
 def list_api_keys(
     account_id: str, rt: Runtime = Depends(runtime), _: Caller = ManagesUsers
-) -> dict:
+) -> dict[str, Any]:
     """Every key of the account, revoked ones included; never a secret."""
     with rt.database.read() as session:
         get_account(session, account_id)

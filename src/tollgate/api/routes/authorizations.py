@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from tollgate import ledger
+from tollgate.accounts.models import Account
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import lock_owner, runtime
@@ -29,7 +34,7 @@ def _policy(rt: Runtime) -> calls.CallPolicy:
     return calls.CallPolicy(slice_seconds=rt.settings.authorization_slice_seconds)
 
 
-def _answer(authorization: Authorization, max_seconds: int | None = None) -> dict:
+def _answer(authorization: Authorization, max_seconds: int | None = None) -> dict[str, Any]:
     answer = {
         "id": authorization.id,
         "account_id": authorization.account_id,
@@ -61,7 +66,7 @@ def create_authorization(body: AuthorizationCreate, rt: Runtime = Depends(runtim
     return JSONResponse(answer, status_code=201)
 
 
-def _locked(session, entity_id: str, now):
+def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, Authorization]:
     return lock_owner(session, calls.get_authorization, entity_id, now)
 
 
@@ -70,7 +75,7 @@ def _locked(session, entity_id: str, now):
     response_model=None,
     responses={200: {"model": AuthorizationAnswer}},
 )
-def extend_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict:
+def extend_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, authorization = _locked(session, authorization_id, now)
@@ -92,7 +97,7 @@ def extend_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) 
 )
 def capture_authorization(
     authorization_id: str, body: AuthorizationCapture, rt: Runtime = Depends(runtime)
-) -> dict:
+) -> dict[str, Any]:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, authorization = _locked(session, authorization_id, now)
@@ -112,7 +117,7 @@ def capture_authorization(
     response_model=None,
     responses={200: {"model": AuthorizationAnswer}},
 )
-def release_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict:
+def release_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, authorization = _locked(session, authorization_id, now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
@@ -31,6 +31,7 @@ from tollgate.errors import InvalidRequest
 from tollgate.ledger.models import POOL
 from tollgate.ledger.service import BucketFigures, is_due, journal_page
 from tollgate.money import format_amount
+from tollgate.usage.service import SECONDS
 
 T = TypeVar("T")
 
@@ -52,8 +53,15 @@ def grant_credit(
     now = rt.clock.now()
     with rt.database.write() as session:
         account = ledger.lock_account(session, account_id, now=now)
+        if body.unit not in (None, account.unit, SECONDS):
+            raise InvalidRequest(
+                f"unit {body.unit} cannot be spent by account {account.id!r}: a lot is in "
+                f"the account's unit ({account.unit}) or {SECONDS} (allowance seconds); "
+                "leave unit out for the account's unit",
+                code="unspendable_unit",
+            )
 
-        def create() -> dict:
+        def create() -> dict[str, Any]:
             debt_before = account.debt
             lot = ledger.grant(
                 session,
@@ -92,7 +100,7 @@ def grant_credit(
     response_model=None,
     responses={200: {"model": BalanceAnswer}},
 )
-def get_balance(account_id: str, rt: Runtime = Depends(runtime)) -> dict:
+def get_balance(account_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     return read_settled(
         rt,
         account_id,
@@ -113,7 +121,7 @@ def read_settled(rt: Runtime, account_id: str, build: Callable[[Session, Account
         return build(session, ledger.lock_account(session, account_id, now=now))
 
 
-def _allocation_answer(account_id: str, unit: str, figures: BucketFigures) -> dict:
+def _allocation_answer(account_id: str, unit: str, figures: BucketFigures) -> dict[str, Any]:
     return {
         "account_id": account_id,
         "list_id": figures.list_id,
@@ -132,7 +140,7 @@ def _allocation_answer(account_id: str, unit: str, figures: BucketFigures) -> di
 )
 def set_allocation(
     account_id: str, list_id: str, body: AllocationSet, rt: Runtime = Depends(runtime)
-) -> dict:
+) -> dict[str, Any]:
     _check_list_id(list_id)
     now = rt.clock.now()
     with rt.database.write() as session:
@@ -179,8 +187,8 @@ def get_journal(
         int | None, Query(ge=0, le=2**63 - 1, description="id of the last entry already seen")
     ] = None,
     rt: Runtime = Depends(runtime),
-) -> dict:
-    def build(session: Session, account: Account) -> tuple[list[dict], bool]:
+) -> dict[str, Any]:
+    def build(session: Session, account: Account) -> tuple[list[dict[str, Any]], bool]:
         page, has_more = journal_page(session, account.id, limit=limit, after=after)
         return [journal_entry_view(entry, postings) for entry, postings in page], has_more
 

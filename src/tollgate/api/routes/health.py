@@ -8,6 +8,7 @@ only to an instance that can take it.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -25,7 +26,7 @@ log = logging.getLogger("tollgate.api")
 
 
 @router.get("/healthz")
-async def healthz() -> dict:
+async def healthz() -> dict[str, Any]:
     """The process is up. (``async``: it must answer even when every worker thread is busy.)"""
     return {"status": "ok"}
 

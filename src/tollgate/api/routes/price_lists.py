@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BeforeValidator, Field, StrictInt, StrictStr
+from pydantic import BeforeValidator, Field, StrictInt, StrictStr, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import runtime
 from tollgate.api.schemas import (
+    MAX_PRICE_UNITS,
     Instant,
     PriceListsPage,
     PriceListVersionAnswer,
@@ -31,15 +33,29 @@ router = APIRouter(
 )
 
 
+_PRICE = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,6})?$")
+
+
 def _decimal_string(value: object) -> object:
+    # Bounded (schemas.MAX_PRICE_UNITS) so that no event's cost can pass 64 bits.
     if value is not None and not isinstance(value, str):
         raise PydanticCustomError(
             "invalid_amount", 'must be a decimal string such as "0.014", not a number'
         )
+    if isinstance(value, str) and not _PRICE.fullmatch(value):
+        raise PydanticCustomError(
+            "invalid_amount",
+            'must be a decimal string from "0" to "{top}" with at most 6 decimals, such as "0.014"',
+            {"top": f"{MAX_PRICE_UNITS - 1}.999999"},
+        )
     return value
 
 
-DecimalString = Annotated[str, BeforeValidator(_decimal_string)]
+DecimalString = Annotated[
+    str,
+    BeforeValidator(_decimal_string),
+    WithJsonSchema({"type": "string", "pattern": _PRICE.pattern, "examples": ["0.014"]}),
+]
 
 
 class PriceRowIn(Request):
@@ -78,7 +94,7 @@ class PriceListPut(Request):
     rows: Annotated[list[PriceRowIn], Field(min_length=1, max_length=service.MAX_ROWS)]
 
 
-def row_view(row: PriceRow) -> dict:
+def row_view(row: PriceRow) -> dict[str, Any]:
     voice = row.channel == "voice"
     return {
         "channel": row.channel,
@@ -93,7 +109,7 @@ def row_view(row: PriceRow) -> dict:
     }
 
 
-def header_view(header: VersionHeader) -> dict:
+def header_view(header: VersionHeader) -> dict[str, Any]:
     return {
         "id": header.price_list_id,
         "version": header.version,
@@ -104,7 +120,7 @@ def header_view(header: VersionHeader) -> dict:
     }
 
 
-def version_view(stored: StoredVersion) -> dict:
+def version_view(stored: StoredVersion) -> dict[str, Any]:
     return {**header_view(stored.header), "rows": [row_view(row) for row in stored.card.rows]}
 
 
@@ -140,7 +156,7 @@ def put_price_list(
 
 
 @router.get("", response_model=None, responses={200: {"model": PriceListsPage}})
-def list_price_lists(rt: Runtime = Depends(runtime)) -> dict:
+def list_price_lists(rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     with rt.database.read() as session:
         summaries = service.list_price_lists(session)
     return {"data": [{"id": pid, "versions": count} for pid, count in summaries]}
@@ -153,7 +169,7 @@ def get_price_list(
     price_list_id: str,
     at: Annotated[Instant | None, Query(description="instant (default: now)")] = None,
     rt: Runtime = Depends(runtime),
-) -> dict:
+) -> dict[str, Any]:
     """The version in force now, or at ``at``."""
     moment = rt.clock.now() if at is None else at
     with rt.database.read() as session:
@@ -165,7 +181,7 @@ def get_price_list(
     response_model=None,
     responses={200: {"model": PriceListVersionsPage}},
 )
-def list_versions(price_list_id: str, rt: Runtime = Depends(runtime)) -> dict:
+def list_versions(price_list_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     now = rt.clock.now()
     with rt.database.read() as session:
         headers = service.list_versions(session, price_list_id)
@@ -188,6 +204,6 @@ def get_version(
     price_list_id: str,
     version: Annotated[int, Path(ge=1, le=2**31 - 1)],
     rt: Runtime = Depends(runtime),
-) -> dict:
+) -> dict[str, Any]:
     with rt.database.read() as session:
         return version_view(service.get_version(session, price_list_id, version))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from tollgate import idempotency, ledger
+from tollgate.accounts.models import Account
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import IdempotencyKey, idempotent_response, lock_owner, runtime
@@ -16,6 +21,7 @@ from tollgate.api.schemas import (
     ReservationCreate,
 )
 from tollgate.api.views import draws_view, reservation_view
+from tollgate.ledger.models import Reservation
 from tollgate.ledger.service import get_reservation, holds_of
 
 router = APIRouter(prefix="/v1", tags=["reservations"])
@@ -37,7 +43,7 @@ def create_reservation(
     with rt.database.write() as session:
         account = ledger.lock_account(session, account_id, now=now)
 
-        def create() -> dict:
+        def create() -> dict[str, Any]:
             reservation = ledger.reserve(
                 session,
                 account,
@@ -66,7 +72,7 @@ def create_reservation(
     response_model=None,
     responses={200: {"model": ReservationAnswer}},
 )
-def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict:
+def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     now = rt.clock.now()
     with rt.database.read() as session:
         reservation = get_reservation(session, reservation_id)
@@ -84,7 +90,7 @@ def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dic
         return reservation_view(reservation, holds_of(session, reservation))
 
 
-def _locked(session, entity_id: str, now):
+def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, Reservation]:
     return lock_owner(session, get_reservation, entity_id, now)
 
 
@@ -96,7 +102,7 @@ def _locked(session, entity_id: str, now):
 )
 def capture_reservation(
     reservation_id: str, body: ReservationCapture, rt: Runtime = Depends(runtime)
-) -> dict:
+) -> dict[str, Any]:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, reservation = _locked(session, reservation_id, now)
@@ -110,7 +116,7 @@ def capture_reservation(
     response_model=None,
     responses={200: {"model": ReservationAnswer}},
 )
-def release_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict:
+def release_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, reservation = _locked(session, reservation_id, now)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from pydantic import TypeAdapter, ValidationError
 
@@ -19,7 +22,8 @@ from tollgate.api.schemas import (
     UsageBatch,
     UsageEventIn,
 )
-from tollgate.errors import TollgateError
+from tollgate.clock import format_instant
+from tollgate.errors import InvalidRequest, TollgateError
 from tollgate.money import format_amount
 from tollgate.rating.rater import RatableEvent
 from tollgate.rating.service import PriceListResolver
@@ -32,9 +36,16 @@ _event_adapter = TypeAdapter(UsageEventIn)
 _quote_adapter = TypeAdapter(QuoteEvent)
 
 
-def usage_input(event: UsageEventIn) -> UsageInput:
-    fields = event.model_dump()
-    return UsageInput(**fields)
+def usage_input(event: UsageEventIn, rt: Runtime, now: datetime) -> UsageInput:
+    latest = now + timedelta(seconds=rt.settings.max_future_skew_seconds)
+    if event.occurred_at > latest:
+        raise InvalidRequest(
+            f"occurred_at {format_instant(event.occurred_at)} is more than "
+            f"{rt.settings.max_future_skew_seconds} seconds ahead of the server's clock "
+            f"({format_instant(now)}); send the time the usage happened, with its time zone",
+            code="occurred_at_in_future",
+        )
+    return UsageInput(**event.model_dump())
 
 
 @router.post(
@@ -43,10 +54,10 @@ def usage_input(event: UsageEventIn) -> UsageInput:
     response_model=None,
     responses={200: {"model": UsageAnswer}},
 )
-def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict:
+def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     now = rt.clock.now()
     with rt.database.write() as session:
-        (result,) = UsageRecorder(session, now=now).record([usage_input(body)])
+        (result,) = UsageRecorder(session, now=now).record([usage_input(body, rt, now)])
         if isinstance(result, TollgateError):
             # Raised inside the transaction: a refused event leaves nothing behind, not
             # even the expiry its account's lock caught up on.
@@ -54,7 +65,7 @@ def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict:
     return result
 
 
-def _error(event_id: str | None, exc: TollgateError) -> dict:
+def _error(event_id: str | None, exc: TollgateError) -> dict[str, Any]:
     return {"id": event_id, "error": {"code": exc.code, "message": exc.message}}
 
 
@@ -64,18 +75,21 @@ def _error(event_id: str | None, exc: TollgateError) -> dict:
     response_model=None,
     responses={200: {"model": BatchAnswer}},
 )
-def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> dict:
+def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """Up to 1,000 events in one transaction; each succeeds or fails on its own."""
     now = rt.clock.now()
-    results: list[dict | None] = []
+    results: list[dict[str, Any] | None] = []
     valid: list[UsageInput] = []
     for raw in body.events:
         try:
-            valid.append(usage_input(_event_adapter.validate_python(raw)))
+            valid.append(usage_input(_event_adapter.validate_python(raw), rt, now))
             results.append(None)
         except ValidationError as exc:
             event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
             results.append({"id": event_id, "error": describe_validation_error(exc.errors())})
+        except TollgateError as exc:
+            event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+            results.append(_error(event_id, exc))
     with rt.database.write() as session:
         recorded = UsageRecorder(session, now=now).record(valid)
     answers = iter(zip(valid, recorded, strict=True))
@@ -86,16 +100,29 @@ def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> dict:
     return {"results": results}
 
 
+def ratable(event: QuoteEvent) -> RatableEvent:
+    return RatableEvent(
+        channel=event.channel,
+        direction=event.direction or "outbound",
+        to=event.to,
+        duration_seconds=event.duration_seconds,
+        text=event.text,
+        segments=event.segments,
+        count=event.count,
+        category=event.category,
+    )
+
+
 @router.post("/quotes", response_model=None, responses={200: {"model": QuoteAnswer}})
 def post_quote(
     body: QuoteRequest,
     rt: Runtime = Depends(runtime),
     caller: Caller = Depends(requires("consumption.view")),
-) -> dict:
+) -> dict[str, Any]:
     """Price hypothetical events at list price: nothing is charged or recorded."""
     caller.check_account(body.account_id)
     at = body.occurred_at or rt.clock.now()
-    results: list[dict] = []
+    results: list[dict[str, Any]] = []
     total = 0
     with rt.database.read() as session:
         account = get_account(session, body.account_id)
@@ -103,15 +130,17 @@ def post_quote(
         for index, raw in enumerate(body.events):
             try:
                 event = _quote_adapter.validate_python(raw)
+                if event.account_id not in (None, account.id):
+                    raise InvalidRequest(
+                        f"event account_id {event.account_id!r} is not the quote's "
+                        f"account_id {account.id!r}; leave it out or make them equal",
+                        code="account_mismatch",
+                    )
                 (rating,) = quote(
                     session,
                     account,
-                    [
-                        RatableEvent(
-                            **{**event.model_dump(), "direction": event.direction or "outbound"}
-                        )
-                    ],
-                    at=at,
+                    [ratable(event)],
+                    at=event.occurred_at or at,
                     resolver=resolver,
                 )
             except ValidationError as exc:
