@@ -112,10 +112,23 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"{location} {message}"
 
 
+# The custom error types that are stable codes of their own (others: invalid_request).
+_OWN_CODES = frozenset(
+    {
+        "invalid_amount",
+        "invalid_timezone",
+        "invalid_instant",
+        "category_required",
+        "duration_required",
+        "text_or_segments_required",
+    }
+)
+
+
 def describe_validation_error(errors: Sequence[Any]) -> dict[str, str]:
     """The ``{"code", "message"}`` of a list of pydantic errors: the first custom code
     (e.g. invalid_amount, category_required), else ``invalid_request``."""
-    code = next((e["type"] for e in errors if e.get("type") not in _BUILT_IN), "invalid_request")
+    code = next((e["type"] for e in errors if e.get("type") in _OWN_CODES), "invalid_request")
     return {"code": code, "message": "; ".join(_describe(error) for error in errors[:5])}
 
 
