@@ -94,6 +94,8 @@ class TestGetAccount:
 class TestUpdateAccount:
     def test_changes_name_timezone_country_and_price_list(self, client, clock):
         created = create_account(client, "acme")
+        eu_2026 = {"unit": "EUR", "rows": [{"channel": "voice", "price": "0.01"}]}
+        assert client.put("/v1/price-lists/eu-2026", json=eu_2026).status_code == 201
         clock.advance(days=1)
         response = client.patch(
             "/v1/accounts/acme",

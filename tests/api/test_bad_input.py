@@ -196,7 +196,7 @@ SPECIFIC = [
     Bad(
         "expires-beyond-year-9999",
         422,
-        "invalid_request",
+        "invalid_instant",
         "expires_at",
         json={"amount": "1", "expires_at": "9999-12-31T23:59:59-05:00"},
         only=("grant", "reservation"),
@@ -204,7 +204,7 @@ SPECIFIC = [
     Bad(
         "expires-before-year-1",
         422,
-        "invalid_request",
+        "invalid_instant",
         "expires_at",
         json={"amount": "1", "expires_at": "0001-01-01T00:00:00+05:00"},
         only=("grant", "reservation"),

@@ -157,9 +157,10 @@ class TestAnswer:
 
     def test_an_unratable_event_is_refused_and_charges_nothing(self, client, acme):
         grant(client, acme, "10")
-        no_category = {**whatsapp("w1", "marketing"), "category": None}  # no "*" category row
+        no_category = {**whatsapp("w1", "marketing"), "category": None}
 
-        refused(client, no_category, "unratable", 422)
+        # A template's category decides its price: one without is refused before rating.
+        refused(client, no_category, "category_required", 422)
         refused(client, call("c1", 60, "12345"), "unratable", 422)
 
         assert balance(client, acme)["total"] == "10"
@@ -370,7 +371,7 @@ class TestDayPass:
         grant(client, "edge", "10")
 
         refused(
-            client, login("l1", "agent-1", occurred_at, account_id="edge"), "invalid_request", 422
+            client, login("l1", "agent-1", occurred_at, account_id="edge"), "invalid_instant", 422
         )
 
         assert balance(client, "edge")["total"] == "10"
