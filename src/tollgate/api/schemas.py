@@ -347,8 +347,9 @@ class AuthorizationCapture(Request):
 
 
 # --- Answers ---------------------------------------------------------------------------
-# What the routes answer, for /openapi.json: the routes build plain dicts (see views.py)
-# and name these in ``responses=``; tests/api/test_fuzz.py checks every answer against them.
+# What the routes answer, for /openapi.json: each route names one as its
+# ``response_model`` and answers plain data of that shape (views.py, api/answers.py);
+# tests/api/test_fuzz.py checks every answer against them.
 
 AmountText = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["12.5"])]
 
@@ -603,3 +604,12 @@ class ApiKeyIssued(Answer):
     name: str
     rights: list[str]
     key: str = Field(description="the secret: shown in this answer only")
+
+
+class Alive(Answer):
+    status: Literal["ok"]
+
+
+class Ready(Answer):
+    status: Literal["ready"]
+    schema_: str = Field(alias="schema", description="the database schema's revision")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from tollgate.accounts import service
+from tollgate.api.answers import answer
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import runtime
@@ -25,7 +24,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
     "",
     status_code=201,
     dependencies=[Depends(requires(OPERATOR))],
-    responses={201: {"model": AccountAnswer}},
+    response_model=AccountAnswer,
 )
 def create_account(body: AccountCreate, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
@@ -40,37 +39,36 @@ def create_account(body: AccountCreate, rt: Runtime = Depends(runtime)) -> JSONR
             price_list_id=body.price_list_id,
             now=now,
         )
-        answer = account_view(account)
-    return JSONResponse(answer, status_code=201)
+        created = account_view(account)
+    return answer(AccountAnswer, created, status_code=201)
 
 
 @router.get(
     "/{account_id}",
     dependencies=[Depends(requires("consumption.view"))],
-    response_model=None,
-    responses={200: {"model": AccountAnswer}},
+    response_model=AccountAnswer,
 )
-def get_account(account_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def get_account(account_id: str, rt: Runtime = Depends(runtime)) -> JSONResponse:
     with rt.database.read() as session:
-        return account_view(service.get_account(session, account_id))
+        return answer(AccountAnswer, account_view(service.get_account(session, account_id)))
 
 
 @router.patch(
     "/{account_id}",
     dependencies=[Depends(requires(OPERATOR))],
-    response_model=None,
-    responses={200: {"model": AccountAnswer}},
+    response_model=AccountAnswer,
 )
 def update_account(
     account_id: str, body: AccountUpdate, rt: Runtime = Depends(runtime)
-) -> dict[str, Any]:
+) -> JSONResponse:
     changes = body.model_dump(exclude_unset=True)
     now = rt.clock.now()
     with rt.database.write() as session:
         account = lock_account(session, account_id, now=now)
         if "price_list_id" in changes:
             _check_price_list(session, changes["price_list_id"], account.unit)
-        return account_view(service.update_account(session, account, changes, now=now))
+        updated = account_view(service.update_account(session, account, changes, now=now))
+    return answer(AccountAnswer, updated)
 
 
 def _check_price_list(session: Session, price_list_id: str, unit: str) -> None:

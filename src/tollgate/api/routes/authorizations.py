@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tollgate import ledger
 from tollgate.accounts.models import Account
+from tollgate.api.answers import answer
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import lock_owner, runtime
@@ -47,7 +48,7 @@ def _answer(authorization: Authorization, max_seconds: int | None = None) -> dic
     return answer
 
 
-@router.post("", status_code=201, responses={201: {"model": AuthorizationAnswer}})
+@router.post("", status_code=201, response_model=AuthorizationAnswer)
 def create_authorization(body: AuthorizationCreate, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
@@ -62,8 +63,8 @@ def create_authorization(body: AuthorizationCreate, rt: Runtime = Depends(runtim
             resolver=PriceListResolver(session),
             policy=_policy(rt),
         )
-        answer = _answer(authorization, longest)
-    return JSONResponse(answer, status_code=201)
+        opened = _answer(authorization, longest)
+    return answer(AuthorizationAnswer, opened, status_code=201)
 
 
 def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, Authorization]:
@@ -72,10 +73,9 @@ def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, A
 
 @router.post(
     "/{authorization_id}/extend",
-    response_model=None,
-    responses={200: {"model": AuthorizationAnswer}},
+    response_model=AuthorizationAnswer,
 )
-def extend_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def extend_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, authorization = _locked(session, authorization_id, now)
@@ -87,17 +87,16 @@ def extend_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) 
             resolver=PriceListResolver(session),
             policy=_policy(rt),
         )
-        return _answer(authorization, longest)
+        return answer(AuthorizationAnswer, _answer(authorization, longest))
 
 
 @router.post(
     "/{authorization_id}/capture",
-    response_model=None,
-    responses={200: {"model": AuthorizationCaptureAnswer}},
+    response_model=AuthorizationCaptureAnswer,
 )
 def capture_authorization(
     authorization_id: str, body: AuthorizationCapture, rt: Runtime = Depends(runtime)
-) -> dict[str, Any]:
+) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, authorization = _locked(session, authorization_id, now)
@@ -109,17 +108,16 @@ def capture_authorization(
             now=now,
             resolver=PriceListResolver(session),
         )
-        return {**_answer(authorization), "usage": usage}
+        return answer(AuthorizationCaptureAnswer, {**_answer(authorization), "usage": usage})
 
 
 @router.post(
     "/{authorization_id}/release",
-    response_model=None,
-    responses={200: {"model": AuthorizationAnswer}},
+    response_model=AuthorizationAnswer,
 )
-def release_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def release_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, authorization = _locked(session, authorization_id, now)
         calls.release(session, account, authorization, now=now)
-        return _answer(authorization)
+        return answer(AuthorizationAnswer, _answer(authorization))

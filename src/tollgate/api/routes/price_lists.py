@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator, Field, StrictInt, StrictStr, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from tollgate.api.answers import answer
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import runtime
@@ -127,9 +128,9 @@ def version_view(stored: StoredVersion) -> dict[str, Any]:
 @router.put(
     "/{price_list_id}",
     status_code=201,
+    response_model=PriceListVersionAnswer,
     responses={
-        200: {"model": PriceListVersionAnswer, "description": "The same version again: unchanged"},
-        201: {"model": PriceListVersionAnswer},
+        200: {"model": PriceListVersionAnswer, "description": "The same version again: unchanged"}
     },
 )
 def put_price_list(
@@ -151,59 +152,57 @@ def put_price_list(
             now=now,
             effective_from=body.effective_from,
         )
-        answer = version_view(stored)
-    return JSONResponse(answer, status_code=201 if created else 200)
+        version = version_view(stored)
+    return answer(PriceListVersionAnswer, version, status_code=201 if created else 200)
 
 
-@router.get("", response_model=None, responses={200: {"model": PriceListsPage}})
-def list_price_lists(rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+@router.get("", response_model=PriceListsPage)
+def list_price_lists(rt: Runtime = Depends(runtime)) -> JSONResponse:
     with rt.database.read() as session:
         summaries = service.list_price_lists(session)
-    return {"data": [{"id": pid, "versions": count} for pid, count in summaries]}
+    page = {"data": [{"id": pid, "versions": count} for pid, count in summaries]}
+    return answer(PriceListsPage, page)
 
 
-@router.get(
-    "/{price_list_id}", response_model=None, responses={200: {"model": PriceListVersionAnswer}}
-)
+@router.get("/{price_list_id}", response_model=PriceListVersionAnswer)
 def get_price_list(
     price_list_id: str,
     at: Annotated[Instant | None, Query(description="instant (default: now)")] = None,
     rt: Runtime = Depends(runtime),
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The version in force now, or at ``at``."""
     moment = rt.clock.now() if at is None else at
     with rt.database.read() as session:
-        return version_view(service.get_price_list(session, price_list_id, at=moment))
+        version = version_view(service.get_price_list(session, price_list_id, at=moment))
+    return answer(PriceListVersionAnswer, version)
 
 
 @router.get(
     "/{price_list_id}/versions",
-    response_model=None,
-    responses={200: {"model": PriceListVersionsPage}},
+    response_model=PriceListVersionsPage,
 )
-def list_versions(price_list_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def list_versions(price_list_id: str, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.read() as session:
         headers = service.list_versions(session, price_list_id)
     in_force = [h for h in headers if h.effective_from <= now]
     current = max(in_force, key=lambda h: (h.effective_from, h.version)) if in_force else None
-    return {
-        "data": [
-            {**header_view(h), "in_force": current is not None and h.version == current.version}
-            for h in headers
-        ]
-    }
+    listed = [
+        {**header_view(h), "in_force": current is not None and h.version == current.version}
+        for h in headers
+    ]
+    return answer(PriceListVersionsPage, {"data": listed})
 
 
 @router.get(
     "/{price_list_id}/versions/{version}",
-    response_model=None,
-    responses={200: {"model": PriceListVersionAnswer}},
+    response_model=PriceListVersionAnswer,
 )
 def get_version(
     price_list_id: str,
     version: Annotated[int, Path(ge=1, le=2**31 - 1)],
     rt: Runtime = Depends(runtime),
-) -> dict[str, Any]:
+) -> JSONResponse:
     with rt.database.read() as session:
-        return version_view(service.get_version(session, price_list_id, version))
+        found = version_view(service.get_version(session, price_list_id, version))
+    return answer(PriceListVersionAnswer, found)

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from tollgate import idempotency, ledger
 from tollgate.accounts.models import Account
+from tollgate.api.answers import answer
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
-from tollgate.api.deps import IdempotencyKey, idempotent_response, lock_owner, runtime
+from tollgate.api.deps import IdempotencyKey, lock_owner, runtime
 from tollgate.api.schemas import (
     CaptureAnswer,
     ReservationAnswer,
@@ -31,7 +32,7 @@ router = APIRouter(prefix="/v1", tags=["reservations"])
     "/accounts/{account_id}/reservations",
     status_code=201,
     dependencies=[Depends(requires(OPERATOR))],
-    responses={201: {"model": ReservationAnswer}},
+    response_model=ReservationAnswer,
 )
 def create_reservation(
     account_id: str,
@@ -54,7 +55,7 @@ def create_reservation(
             )
             return reservation_view(reservation, holds_of(session, reservation))
 
-        answer, replayed = idempotency.answer_once(
+        reserved, replayed = idempotency.answer_once(
             session,
             account_id=account.id,
             scope="reservations",
@@ -63,16 +64,15 @@ def create_reservation(
             now=now,
             create=create,
         )
-    return idempotent_response(answer, replayed)
+    return answer(ReservationAnswer, reserved, status_code=201, replayed=replayed)
 
 
 @router.get(
     "/reservations/{reservation_id}",
     dependencies=[Depends(requires("consumption.view"))],
-    response_model=None,
-    responses={200: {"model": ReservationAnswer}},
+    response_model=ReservationAnswer,
 )
-def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.read() as session:
         reservation = get_reservation(session, reservation_id)
@@ -82,12 +82,14 @@ def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dic
             and reservation.expires_at <= now
         )
         if not lapsed_unseen:
-            return reservation_view(reservation, holds_of(session, reservation))
+            found = reservation_view(reservation, holds_of(session, reservation))
+            return answer(ReservationAnswer, found)
     # It lapsed since its account was last touched: catch up first, as the balance
     # does, so that it never reads as held past its expires_at.
     with rt.database.write() as session:
         _, reservation = _locked(session, reservation_id, now)
-        return reservation_view(reservation, holds_of(session, reservation))
+        caught_up = reservation_view(reservation, holds_of(session, reservation))
+    return answer(ReservationAnswer, caught_up)
 
 
 def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, Reservation]:
@@ -97,28 +99,28 @@ def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, R
 @router.post(
     "/reservations/{reservation_id}/capture",
     dependencies=[Depends(requires(OPERATOR))],
-    response_model=None,
-    responses={200: {"model": CaptureAnswer}},
+    response_model=CaptureAnswer,
 )
 def capture_reservation(
     reservation_id: str, body: ReservationCapture, rt: Runtime = Depends(runtime)
-) -> dict[str, Any]:
+) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, reservation = _locked(session, reservation_id, now)
         result = ledger.capture(session, account, reservation, body.amount, now=now)
-        return {**reservation_view(reservation), "paid_by": draws_view(result.draws)}
+        captured = {**reservation_view(reservation), "paid_by": draws_view(result.draws)}
+    return answer(CaptureAnswer, captured)
 
 
 @router.post(
     "/reservations/{reservation_id}/release",
     dependencies=[Depends(requires(OPERATOR))],
-    response_model=None,
-    responses={200: {"model": ReservationAnswer}},
+    response_model=ReservationAnswer,
 )
-def release_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def release_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         account, reservation = _locked(session, reservation_id, now)
         ledger.release(session, account, reservation, now=now)
-        return reservation_view(reservation)
+        released = reservation_view(reservation)
+    return answer(ReservationAnswer, released)

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 
 from tollgate.accounts.service import get_account
+from tollgate.api.answers import answer
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, Caller, requires
 from tollgate.api.deps import runtime
@@ -51,10 +53,9 @@ def usage_input(event: UsageEventIn, rt: Runtime, now: datetime) -> UsageInput:
 @router.post(
     "/usage",
     dependencies=[Depends(requires(OPERATOR))],
-    response_model=None,
-    responses={200: {"model": UsageAnswer}},
+    response_model=UsageAnswer,
 )
-def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
         (result,) = UsageRecorder(session, now=now).record([usage_input(body, rt, now)])
@@ -62,7 +63,7 @@ def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict[str, 
             # Raised inside the transaction: a refused event leaves nothing behind, not
             # even the expiry its account's lock caught up on.
             raise result
-    return result
+    return answer(UsageAnswer, result)
 
 
 def _error(event_id: str | None, exc: TollgateError) -> dict[str, Any]:
@@ -72,10 +73,9 @@ def _error(event_id: str | None, exc: TollgateError) -> dict[str, Any]:
 @router.post(
     "/usage/batch",
     dependencies=[Depends(requires(OPERATOR))],
-    response_model=None,
-    responses={200: {"model": BatchAnswer}},
+    response_model=BatchAnswer,
 )
-def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> JSONResponse:
     """Up to 1,000 events in one transaction; each succeeds or fails on its own."""
     now = rt.clock.now()
     results: list[dict[str, Any] | None] = []
@@ -95,9 +95,9 @@ def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> dict[s
     answers = iter(zip(valid, recorded, strict=True))
     for position, result in enumerate(results):
         if result is None:
-            event, answer = next(answers)
-            results[position] = answer if isinstance(answer, dict) else _error(event.id, answer)
-    return {"results": results}
+            event, outcome = next(answers)
+            results[position] = outcome if isinstance(outcome, dict) else _error(event.id, outcome)
+    return answer(BatchAnswer, {"results": results})
 
 
 def ratable(event: QuoteEvent) -> RatableEvent:
@@ -113,12 +113,12 @@ def ratable(event: QuoteEvent) -> RatableEvent:
     )
 
 
-@router.post("/quotes", response_model=None, responses={200: {"model": QuoteAnswer}})
+@router.post("/quotes", response_model=QuoteAnswer)
 def post_quote(
     body: QuoteRequest,
     rt: Runtime = Depends(runtime),
     caller: Caller = Depends(requires("consumption.view")),
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Price hypothetical events at list price: nothing is charged or recorded."""
     caller.check_account(body.account_id)
     at = body.occurred_at or rt.clock.now()
@@ -161,9 +161,10 @@ def post_quote(
                     "quantity_unit": rating.quantity_unit,
                 }
             )
-        return {
+        quoted = {
             "account_id": account.id,
             "unit": account.unit,
             "results": results,
             "total": format_amount(total),
         }
+    return answer(QuoteAnswer, quoted)
