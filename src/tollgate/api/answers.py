@@ -29,3 +29,27 @@ def answer(
     del model  # names the shape for the reader; the schema is checked by the fuzz tests
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse(data, status_code=status_code, headers=headers)
+
+
+# What each refusal status means; every one has the body {"error": {"code", "message"}}.
+_REFUSED = {
+    400: "The body is not JSON (malformed_json)",
+    401: "No key, or a key that is unknown or revoked (unauthorized)",
+    402: "Not enough credit: nothing was charged (insufficient_credit)",
+    403: "The key lacks the right this call needs (forbidden)",
+    404: "What the path or body names does not exist (e.g. account_not_found)",
+    409: "In conflict with what exists: an id or Idempotency-Key reused with other "
+    "content, or a reservation or call already ended",
+    413: "The body is larger than the server accepts (payload_too_large)",
+    422: "The request is not acceptable: see error.code (e.g. invalid_request, "
+    "invalid_amount, invalid_expiry, unratable)",
+}
+# What any route may answer: a refused key, an unknown account or path, a bad body.
+EVERY_ROUTE = (400, 401, 403, 404, 413, 422)
+
+
+def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` that declare ``statuses`` as refusals, for /openapi.json."""
+    from tollgate.api.schemas import ErrorAnswer
+
+    return {status: {"model": ErrorAnswer, "description": _REFUSED[status]} for status in statuses}

@@ -8,8 +8,8 @@ from importlib import resources
 from fastapi import FastAPI
 
 from tollgate import __version__
+from tollgate.api.answers import EVERY_ROUTE, refusals
 from tollgate.api.errors import install_error_handlers
-from tollgate.api.schemas import ErrorAnswer
 from tollgate.clock import Clock, SystemClock
 from tollgate.config import Settings
 from tollgate.db import Database
@@ -49,9 +49,9 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url=None,  # served by _install_docs, from the package rather than a CDN
         redoc_url=None,
-        # Every refusal has one shape (tollgate.api.errors); this also stands in for
-        # FastAPI's own 422 schema, which Tollgate never answers.
-        responses={"4XX": {"model": ErrorAnswer, "description": "Refused: see error.code"}},
+        # Every refusal has one shape (tollgate.api.errors); its 422 also stands in for
+        # FastAPI's own, which Tollgate never answers. Routers add their own (402, 409).
+        responses=refusals(*EVERY_ROUTE),
     )
     app.state.runtime = Runtime(database=database, clock=clock or SystemClock(), settings=settings)
     install_error_handlers(app)

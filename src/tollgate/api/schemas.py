@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from fastapi import Path as PathParam
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -42,12 +43,12 @@ def _amount(allow_zero: bool) -> BeforeValidator:
     return BeforeValidator(validate)
 
 
-def _amount_schema(description: str) -> WithJsonSchema:
+def _amount_schema(description: str, *, allow_zero: bool) -> WithJsonSchema:
     # What a client sends, not the int the validator makes of it.
     return WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^[0-9]{1,9}(\.[0-9]{1,6})?$",
+            "pattern": (r"^" if allow_zero else r"^(?![0.]+$)") + r"[0-9]{1,9}(\.[0-9]{1,6})?$",
             "examples": ["3.5"],
             "description": description,
         }
@@ -56,9 +57,13 @@ def _amount_schema(description: str) -> WithJsonSchema:
 
 # An amount in micros, given as a decimal string; positive unless said otherwise.
 PositiveAmount = Annotated[
-    int, _amount(allow_zero=False), _amount_schema("a decimal string, greater than zero")
+    int,
+    _amount(allow_zero=False),
+    _amount_schema("a decimal string, greater than zero", allow_zero=False),
 ]
-Amount = Annotated[int, _amount(allow_zero=True), _amount_schema("a decimal string, zero or more")]
+Amount = Annotated[
+    int, _amount(allow_zero=True), _amount_schema("a decimal string, zero or more", allow_zero=True)
+]
 
 
 def _timezone(value: str) -> str:
@@ -132,7 +137,16 @@ def _event_instant(value: datetime) -> datetime:
     return value
 
 
-Timezone = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_timezone)]
+# The names ZoneInfo loads, in the schema too: a generated name is one the server accepts.
+Timezone = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=64, json_schema_extra={"enum": sorted(available_timezones())}),
+    AfterValidator(_timezone),
+]
+# Ids in a path: the pattern is in the schema; the route checks it itself, so that a
+# bad one answers the route's own code (invalid_list_id, invalid_price_list_id).
+ListIdInPath = Annotated[str, PathParam(json_schema_extra={"pattern": LIST_ID_PATTERN})]
+PriceListIdInPath = Annotated[str, PathParam(json_schema_extra={"pattern": ID_PATTERN})]
 Instant = Annotated[datetime, BeforeValidator(_parse_instant), _INSTANT_SCHEMA]
 EventInstant = Annotated[
     datetime, BeforeValidator(_parse_instant), AfterValidator(_event_instant), _INSTANT_SCHEMA

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from tollgate.accounts import service
-from tollgate.api.answers import answer
+from tollgate.api.answers import answer, refusals
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import runtime
@@ -17,7 +17,7 @@ from tollgate.errors import InvalidRequest
 from tollgate.ledger import lock_account
 from tollgate.rating.service import latest_header
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=refusals(409))
 
 
 @router.post(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tollgate import ledger
 from tollgate.accounts.models import Account
-from tollgate.api.answers import answer
+from tollgate.api.answers import answer, refusals
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import lock_owner, runtime
@@ -27,7 +27,10 @@ from tollgate.usage import authorizations as calls
 from tollgate.usage.models import Authorization
 
 router = APIRouter(
-    prefix="/v1/authorizations", tags=["authorizations"], dependencies=[Depends(requires(OPERATOR))]
+    prefix="/v1/authorizations",
+    tags=["authorizations"],
+    dependencies=[Depends(requires(OPERATOR))],
+    responses=refusals(402, 409),
 )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tollgate import idempotency, ledger
 from tollgate.accounts.models import Account
 from tollgate.accounts.service import get_account
-from tollgate.api.answers import answer
+from tollgate.api.answers import answer, refusals
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import IdempotencyKey, runtime
@@ -25,6 +25,7 @@ from tollgate.api.schemas import (
     CreditGrant,
     GrantAnswer,
     JournalPage,
+    ListIdInPath,
 )
 from tollgate.api.views import balance_answer, journal_entry_view, lot_view
 from tollgate.clock import format_instant
@@ -36,7 +37,7 @@ from tollgate.usage.service import SECONDS
 
 T = TypeVar("T")
 
-router = APIRouter(prefix="/v1/accounts", tags=["credit"])
+router = APIRouter(prefix="/v1/accounts", tags=["credit"], responses=refusals(402, 409))
 
 
 @router.post(
@@ -139,7 +140,7 @@ def _allocation_answer(account_id: str, unit: str, figures: BucketFigures) -> di
     response_model=AllocationAnswer,
 )
 def set_allocation(
-    account_id: str, list_id: str, body: AllocationSet, rt: Runtime = Depends(runtime)
+    account_id: str, list_id: ListIdInPath, body: AllocationSet, rt: Runtime = Depends(runtime)
 ) -> JSONResponse:
     _check_list_id(list_id)
     now = rt.clock.now()
@@ -159,7 +160,9 @@ def set_allocation(
     response_class=Response,
     responses={204: {"description": "The list's credit went back to the pool"}},
 )
-def delete_allocation(account_id: str, list_id: str, rt: Runtime = Depends(runtime)) -> Response:
+def delete_allocation(
+    account_id: str, list_id: ListIdInPath, rt: Runtime = Depends(runtime)
+) -> Response:
     _check_list_id(list_id)
     now = rt.clock.now()
     with rt.database.write() as session:

@@ -10,13 +10,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator, Field, StrictInt, StrictStr, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from tollgate.api.answers import answer
+from tollgate.api.answers import answer, refusals
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import runtime
 from tollgate.api.schemas import (
     MAX_PRICE_UNITS,
     Instant,
+    PriceListIdInPath,
     PriceListsPage,
     PriceListVersionAnswer,
     PriceListVersionsPage,
@@ -30,7 +31,10 @@ from tollgate.rating.rater import PriceRow
 from tollgate.rating.service import StoredVersion, VersionHeader
 
 router = APIRouter(
-    prefix="/v1/price-lists", tags=["price lists"], dependencies=[Depends(requires(OPERATOR))]
+    prefix="/v1/price-lists",
+    tags=["price lists"],
+    dependencies=[Depends(requires(OPERATOR))],
+    responses=refusals(409),
 )
 
 
@@ -134,7 +138,7 @@ def version_view(stored: StoredVersion) -> dict[str, Any]:
     },
 )
 def put_price_list(
-    price_list_id: str, body: PriceListPut, rt: Runtime = Depends(runtime)
+    price_list_id: PriceListIdInPath, body: PriceListPut, rt: Runtime = Depends(runtime)
 ) -> JSONResponse:
     """Create a new version; older versions still rate events dated before it.
 
@@ -166,7 +170,7 @@ def list_price_lists(rt: Runtime = Depends(runtime)) -> JSONResponse:
 
 @router.get("/{price_list_id}", response_model=PriceListVersionAnswer)
 def get_price_list(
-    price_list_id: str,
+    price_list_id: PriceListIdInPath,
     at: Annotated[Instant | None, Query(description="instant (default: now)")] = None,
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
@@ -181,7 +185,7 @@ def get_price_list(
     "/{price_list_id}/versions",
     response_model=PriceListVersionsPage,
 )
-def list_versions(price_list_id: str, rt: Runtime = Depends(runtime)) -> JSONResponse:
+def list_versions(price_list_id: PriceListIdInPath, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.read() as session:
         headers = service.list_versions(session, price_list_id)
@@ -199,7 +203,7 @@ def list_versions(price_list_id: str, rt: Runtime = Depends(runtime)) -> JSONRes
     response_model=PriceListVersionAnswer,
 )
 def get_version(
-    price_list_id: str,
+    price_list_id: PriceListIdInPath,
     version: Annotated[int, Path(ge=1, le=2**31 - 1)],
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:

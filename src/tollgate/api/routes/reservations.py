@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tollgate import idempotency, ledger
 from tollgate.accounts.models import Account
-from tollgate.api.answers import answer
+from tollgate.api.answers import answer, refusals
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import IdempotencyKey, lock_owner, runtime
@@ -25,7 +25,7 @@ from tollgate.api.views import draws_view, reservation_view
 from tollgate.ledger.models import Reservation
 from tollgate.ledger.service import get_reservation, holds_of
 
-router = APIRouter(prefix="/v1", tags=["reservations"])
+router = APIRouter(prefix="/v1", tags=["reservations"], responses=refusals(402, 409))
 
 
 @router.post(

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 
 from tollgate.accounts.service import get_account
-from tollgate.api.answers import answer
+from tollgate.api.answers import answer, refusals
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, Caller, requires
 from tollgate.api.deps import runtime
@@ -32,7 +32,7 @@ from tollgate.rating.service import PriceListResolver
 from tollgate.usage.recorder import UsageRecorder
 from tollgate.usage.service import UsageInput, quote
 
-router = APIRouter(prefix="/v1", tags=["usage"])
+router = APIRouter(prefix="/v1", tags=["usage"], responses=refusals(402, 409))
 
 _event_adapter = TypeAdapter(UsageEventIn)
 _quote_adapter = TypeAdapter(QuoteEvent)
