@@ -138,6 +138,18 @@ def _event_instant(value: datetime) -> datetime:
 
 
 # The names ZoneInfo loads, in the schema too: a generated name is one the server accepts.
+def _whole_number(value: object) -> object:
+    # JSON has one number type: 60.0 is the integer 60 (JSON Schema says so too), while
+    # 60.5, "60" and true stay refused by StrictInt.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Bounds go before the validator (Annotated[StrictInt, Field(...), WHOLE]): a Field
+# after it would not reach the int, nor the schema.
+WHOLE = BeforeValidator(_whole_number)
+WholeNumber = Annotated[StrictInt, WHOLE]
 Timezone = Annotated[
     StrictStr,
     Field(min_length=1, max_length=64, json_schema_extra={"enum": sorted(available_timezones())}),
@@ -160,8 +172,24 @@ Tag = Annotated[StrictStr, Field(pattern=TAG_PATTERN)]
 SpendingTag = Literal["voice", "sms", "email", "whatsapp_template", "day_pass"]
 
 
+def no_nul_text(schema: dict[str, Any]) -> None:
+    """Say in the schema what _no_nul_characters refuses: a string field's text has no
+    NUL character (fields with a pattern or a list of values already say so)."""
+
+    def text(field: dict[str, Any]) -> None:
+        if field.get("type") == "string" and not {"pattern", "enum", "const"} & set(field):
+            field["pattern"] = "^[^\\u0000]*$"
+        for option in field.get("anyOf", ()):
+            text(option)
+        if isinstance(field.get("items"), dict):
+            text(field["items"])
+
+    for field in schema.get("properties", {}).values():
+        text(field)
+
+
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_nul_text)
 
     @model_validator(mode="before")
     @classmethod
@@ -216,7 +244,7 @@ class ApiKeyCreate(Request):
 class CreditGrant(Request):
     amount: PositiveAmount
     expires_at: Instant | None = None
-    priority: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)] = 100
+    priority: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000), WHOLE] = 100
     source: Annotated[
         StrictStr, Field(max_length=40, json_schema_extra={"enum": list(LOT_SOURCES)})
     ] = "grant"
@@ -250,11 +278,12 @@ MAX_DURATION_SECONDS = 86_400
 MAX_SEGMENTS = 1_000
 MAX_COUNT = 100_000
 MAX_PRICE_UNITS = 10_000  # a price (or connect fee) is below this, per `per` units
-Duration = Annotated[StrictInt, Field(ge=0, le=MAX_DURATION_SECONDS)]
-Segments = Annotated[StrictInt, Field(ge=1, le=MAX_SEGMENTS)]
+Duration = Annotated[StrictInt, Field(ge=0, le=MAX_DURATION_SECONDS), WHOLE]
+Segments = Annotated[StrictInt, Field(ge=1, le=MAX_SEGMENTS), WHOLE]
 Count = Annotated[
     StrictInt,
     Field(ge=1, le=MAX_COUNT, description="recipients (sms: the cost is count × segments)"),
+    WHOLE,
 ]
 Category = Literal["marketing", "utility", "authentication"]
 Channel = Literal["voice", "sms", "email", "whatsapp_template", "agent_login"]
@@ -265,16 +294,28 @@ PhoneNumber = Annotated[StrictStr, Field(min_length=1, max_length=32)]
 
 def _requires_fields_of_channel(schema: dict[str, Any]) -> None:
     # What each channel needs to be rated, in the schema too (if/then, OpenAPI 3.1).
+    no_nul_text(schema)
+
     def when(channel: str, then: dict[str, Any]) -> dict[str, Any]:
         return {
             "if": {"properties": {"channel": {"const": channel}}, "required": ["channel"]},
             "then": then,
         }
 
+    def given(field: str, kind: str) -> dict[str, Any]:
+        # Present and not null: null stands for "left out".
+        return {"required": [field], "properties": {field: {"type": kind}}}
+
+    # A call, an SMS and a WhatsApp template are priced by the number they go to.
+    to = given("to", "string")
     schema["allOf"] = [
-        when("voice", {"required": ["duration_seconds"]}),
-        when("sms", {"anyOf": [{"required": ["text"]}, {"required": ["segments"]}]}),
-        when("whatsapp_template", {"required": ["category"]}),
+        when("voice", {"allOf": [given("duration_seconds", "integer"), to]}),
+        when(
+            "sms",
+            {"allOf": [{"anyOf": [given("text", "string"), given("segments", "integer")]}, to]},
+        ),
+        when("whatsapp_template", {"allOf": [given("category", "string"), to]}),
+        when("agent_login", given("user_id", "string")),
     ]
 
 

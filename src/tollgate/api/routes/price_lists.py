@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import phonenumbers
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BeforeValidator, Field, StrictInt, StrictStr, WithJsonSchema
+from pydantic import BeforeValidator, ConfigDict, Field, StrictStr, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from tollgate.api.answers import answer, refusals
@@ -23,10 +24,12 @@ from tollgate.api.schemas import (
     PriceListVersionsPage,
     Request,
     Unit,
+    WholeNumber,
+    no_nul_text,
 )
 from tollgate.clock import format_instant
 from tollgate.money import format_amount
-from tollgate.rating import service
+from tollgate.rating import rater, service
 from tollgate.rating.rater import PriceRow
 from tollgate.rating.service import StoredVersion, VersionHeader
 
@@ -63,7 +66,49 @@ DecimalString = Annotated[
 ]
 
 
+def _row_rules(schema: dict[str, Any]) -> None:
+    """What rating.service.parse_row accepts, in the schema too, so that a row the
+    schema allows is a row the server stores (the service keeps the checks)."""
+    no_nul_text(schema)
+    star = rater.ANY
+    fields = schema["properties"]
+    fields["channel"]["enum"] = list(rater.CHANNELS)
+    fields["direction"]["enum"] = [*rater.DIRECTIONS, star, None]
+    fields["number_type"]["enum"] = [*rater.NUMBER_TYPES, star, None]
+    fields["category"]["enum"] = [*rater.CATEGORIES, star, None]
+    fields["destination"]["anyOf"] = [
+        {"type": "string", "enum": [star, *sorted(phonenumbers.SUPPORTED_REGIONS)]},
+        {"type": "string", "pattern": service.PREFIX.pattern},
+        {"type": "null"},
+    ]
+    fields["per"]["anyOf"] = [
+        {"type": "integer", "minimum": 1, "maximum": service.MAX_PER},
+        {"type": "null"},
+    ]
+    # first/next seconds, each 1 to 86,400 (the pattern allows up to 9,999 of each).
+    fields["increment"]["anyOf"] = [
+        {"type": "string", "pattern": r"^[1-9][0-9]{0,3}/[1-9][0-9]{0,3}$"},
+        {"type": "null"},
+    ]
+    absent = {"enum": [star, None]}
+    unset: dict[str, Any] = {"type": "null"}
+
+    def unless(channels: list[str], then: dict[str, Any]) -> dict[str, Any]:
+        return {"if": {"properties": {"channel": {"enum": channels}}}, "else": then}
+
+    schema["allOf"] = [
+        unless(
+            sorted(rater.ADDRESSED_CHANNELS),
+            {"properties": {n: absent for n in ("direction", "destination", "number_type")}},
+        ),
+        unless(["whatsapp_template"], {"properties": {"category": absent}}),
+        unless(["voice"], {"properties": {"increment": unset, "connect_fee": unset}}),
+    ]
+
+
 class PriceRowIn(Request):
+    model_config = ConfigDict(json_schema_extra=_row_rules)
+
     channel: StrictStr = Field(
         max_length=32, description="voice, sms, email, whatsapp_template or day_pass"
     )
@@ -84,7 +129,9 @@ class PriceRowIn(Request):
     price: DecimalString = Field(
         max_length=40, description="decimal string, the price of `per` units"
     )
-    per: StrictInt | None = Field(None, description="units the price covers; 60 for voice, else 1")
+    per: WholeNumber | None = Field(
+        None, description="units the price covers; 60 for voice, else 1"
+    )
     increment: StrictStr | None = Field(
         None, max_length=32, description="voice: first/next seconds, default 60/60"
     )
