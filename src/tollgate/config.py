@@ -52,6 +52,9 @@ class Settings:
     # of JSON.
     max_body_bytes: int = 2 * 1024 * 1024
     max_price_list_body_bytes: int = 16 * 1024 * 1024
+    # How far past the server's clock a usage event's occurred_at may lie
+    # (TOLLGATE_MAX_FUTURE_SKEW_SECONDS): further is a client's clock or typo.
+    max_future_skew_seconds: int = 86_400
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,6 +67,9 @@ class Settings:
             max_body_bytes=_positive_int("TOLLGATE_MAX_BODY_BYTES", cls.max_body_bytes),
             max_price_list_body_bytes=_positive_int(
                 "TOLLGATE_MAX_PRICE_LIST_BODY_BYTES", cls.max_price_list_body_bytes
+            ),
+            max_future_skew_seconds=_positive_int(
+                "TOLLGATE_MAX_FUTURE_SKEW_SECONDS", cls.max_future_skew_seconds
             ),
         )
 

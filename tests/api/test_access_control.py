@@ -77,6 +77,9 @@ class Endpoint:
 ENDPOINTS = [
     Endpoint("GET", "/healthz", PUBLIC, 200, "/healthz", names_account=False),
     Endpoint("GET", "/readyz", PUBLIC, 200, "/readyz", names_account=False),
+    # The API's documentation pages (assets served from the package, not a CDN).
+    Endpoint("GET", "/docs", PUBLIC, 200, "/docs", names_account=False),
+    Endpoint("GET", "/redoc", PUBLIC, 200, "/redoc", names_account=False),
     Endpoint(
         "POST",
         "/v1/accounts",

@@ -295,7 +295,7 @@ class TestLimits:
         create_account(client, "acme")
         assert client.get("/v1/accounts/acme/journal", params={"limit": 500}).status_code == 200
         response = client.get("/v1/accounts/acme/journal", params={"limit": 501})
-        assert_error(response, 422, "invalid_request", "less than or equal to 500")
+        assert_error(response, 422, "invalid_request", "limit must be at most 500")
 
     @pytest.mark.parametrize(
         ("path", "body", "field"),

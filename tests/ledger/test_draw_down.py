@@ -183,7 +183,7 @@ class TestAppliesTo:
     def test_restricted_lot_pays_a_matching_charge(self, client, database, clock):
         create_account(client, "acme")
         general = grant(client, "acme", "3")
-        sms_only = grant(client, "acme", "5", priority=1, applies_to=["sms", "whatsapp"])
+        sms_only = grant(client, "acme", "5", priority=1, applies_to=["sms", "whatsapp_template"])
 
         result = charge(database, clock, "acme", "6", tag="sms")
 

@@ -154,7 +154,7 @@ class TestBadInput:
             ({"channel": "agent_login", "price": "3.5"}, "invalid_price_row", "day_pass"),
             ({"channel": "voice", "price": "0.0000001"}, "invalid_amount", "6 decimals"),
             ({"channel": "voice", "price": 0.014}, "invalid_amount", "decimal string"),
-            ({"channel": "voice", "price": "-0.01"}, "invalid_amount", "negative"),
+            ({"channel": "voice", "price": "-0.01"}, "invalid_amount", 'from "0"'),
             ({"channel": "voice", "price": "abc"}, "invalid_amount", "decimal string"),
             ({"channel": "voice"}, "invalid_request", "price"),
             ({"channel": "voice", "price": "0.01", "per": 0}, "invalid_price_row", "per"),
@@ -268,13 +268,18 @@ class TestBadInput:
             {"unit": "eur", "rows": ROWS},
             {"rows": ROWS},
             {"unit": "EUR"},
-            {"unit": "EUR", "rows": ROWS, "effective_from": "yesterday"},
             {"unit": "EUR", "rows": "voice"},
             {"unit": "EUR", "rows": [ROWS[0]], "extra": 1},
         ],
     )
     def test_a_bad_body_is_422(self, client, body):
         assert_error(client.put("/v1/price-lists/default", json=body), "invalid_request")
+
+    def test_an_effective_from_without_its_time_zone_is_422(self, client):
+        for effective_from in ("yesterday", "2026-01-01T00:00:00", "2026-01-01", "1767225600"):
+            body = {"unit": "EUR", "rows": ROWS, "effective_from": effective_from}
+            response = client.put("/v1/price-lists/default", json=body)
+            assert_error(response, "invalid_instant")
 
     def test_a_bad_id_is_422(self, client):
         response = client.put("/v1/price-lists/bad%20id", json={"unit": "EUR", "rows": ROWS})
@@ -283,7 +288,7 @@ class TestBadInput:
     def test_a_bad_at_is_422(self, client):
         put(client)
         assert_error(
-            client.get("/v1/price-lists/default", params={"at": "soon"}), "invalid_request"
+            client.get("/v1/price-lists/default", params={"at": "soon"}), "invalid_instant"
         )
 
 

@@ -68,7 +68,8 @@ class TestVoiceIncrements:
     )
     def test_billed_seconds_are_first_then_whole_next_increments(self, duration, increment, billed):
         rating = rate(card(voice("0.014", increment=increment)), call(seconds=duration))
-        assert rating.quantity == duration
+        # The billed quantity (SPEC §6), not the raw duration.
+        assert rating.quantity == billed
         assert rating.quantity_unit == "second"
         assert rating.billed_units == billed
 

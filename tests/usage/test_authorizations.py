@@ -318,7 +318,7 @@ class TestCapture:
         usage = captured["usage"]
         assert (usage["cost"], usage["quantity"], usage["quantity_unit"]) == (
             "0.042",
-            125,
+            180,  # billed seconds (SPEC §6)
             "second",
         )
         assert usage["paid_by"] == [{"lot_id": lot["id"], "unit": "EUR", "amount": "0.042"}]

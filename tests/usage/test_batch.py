@@ -92,8 +92,8 @@ class TestBatch:
             ("unratable", "unratable"),
             ("stranger", "account_not_found"),
             ("too-dear", "insufficient_credit"),
-            ("ok-2", "invalid_request"),
-            ("no-such-day", "invalid_request"),
+            ("ok-2", "text_or_segments_required"),
+            ("no-such-day", "invalid_instant"),
             ("ok-3", "0.042"),
         ]
         for result in results:

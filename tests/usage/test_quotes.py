@@ -46,8 +46,9 @@ class TestQuotes:
         )
 
         assert [priced(r) for r in answer["results"]] == [
-            (0, "0.028", 61, "second"),
-            (1, "0.078", 61, "second"),
+            # The billed quantity, as a usage answer gives it: 61 s bill 120 s at 60/60.
+            (0, "0.028", 120, "second"),
+            (1, "0.078", 120, "second"),
             (2, "0.0158", 2, "segment"),
             (3, "0.16875", 250, "message"),
             (4, "0.0298", 1, "message"),
@@ -78,10 +79,10 @@ class TestQuotes:
         assert_ledger_sound(database, acme, now=clock.now())
 
     def test_credit_does_not_matter(self, client, acme):
-        answer = post_quote(client, [{"channel": "email", "count": 1_000_000}])
+        answer = post_quote(client, [{"channel": "email", "count": 100_000}])
 
-        assert answer["results"][0]["cost"] == "675"
-        assert answer["total"] == "675"
+        assert answer["results"][0]["cost"] == "67.5"
+        assert answer["total"] == "67.5"
         assert balance(client, acme)["total"] == "0"
 
     def test_each_event_gets_its_own_error_and_the_total_counts_the_rest(self, client, acme):
@@ -90,7 +91,7 @@ class TestQuotes:
             [
                 {"channel": "sms", "to": FR_MOBILE, "segments": 2},
                 {"channel": "voice", "to": NOT_A_NUMBER, "duration_seconds": 60},
-                {"channel": "whatsapp_template", "to": FR_MOBILE},  # no category: no price
+                {"channel": "whatsapp_template", "to": FR_MOBILE},  # no category
                 {"channel": "fax", "to": FR_MOBILE},
                 {"channel": "voice", "to": FR_MOBILE},  # no duration
                 {"channel": "email", "count": "ten"},
@@ -101,9 +102,9 @@ class TestQuotes:
         assert [priced(r) for r in answer["results"]] == [
             (0, "0.0158", 2, "segment"),
             (1, "unratable"),
-            (2, "unratable"),
+            (2, "category_required"),
             (3, "invalid_request"),
-            (4, "invalid_request"),
+            (4, "duration_required"),
             (5, "invalid_request"),
             (6, "0", 0, "second"),
         ]

@@ -59,7 +59,7 @@ class TestAnswer:
             "id": "call-1",
             "cost": "0.028",
             "unit": "EUR",
-            "quantity": 61,
+            "quantity": 120,  # the billed seconds (SPEC §6)
             "quantity_unit": "second",
             "paid_by": [{"lot_id": lot["id"], "unit": "EUR", "amount": "0.028"}],
             "debt": "0",
@@ -71,19 +71,19 @@ class TestAnswer:
     @pytest.mark.parametrize(
         ("event", "cost", "quantity", "quantity_unit", "left"),
         [
-            pytest.param(call("e", 61), "0.028", 61, "second", "9.972", id="voice-outbound"),
+            pytest.param(call("e", 61), "0.028", 120, "second", "9.972", id="voice-outbound"),
             pytest.param(
-                call("e", 61, LONDON), "0.078", 61, "second", "9.922", id="voice-connect-fee"
+                call("e", 61, LONDON), "0.078", 120, "second", "9.922", id="voice-connect-fee"
             ),
             pytest.param(call("e", 0, LONDON), "0", 0, "second", "10", id="voice-unanswered"),
             pytest.param(
                 call("e", 30, FR_FIXED, direction="inbound"),
-                *("0.0085", 30, "second", "9.9915"),
+                *("0.0085", 60, "second", "9.9915"),
                 id="voice-inbound",
             ),
             pytest.param(
                 call("e", 90, FR_TOLL_FREE, direction="inbound"),
-                *("0.044", 90, "second", "9.956"),
+                *("0.044", 120, "second", "9.956"),
                 id="voice-inbound-toll-free",
             ),
             pytest.param(sms("e", "Hello"), "0.0079", 1, "segment", "9.9921", id="sms-text"),
@@ -157,9 +157,10 @@ class TestAnswer:
 
     def test_an_unratable_event_is_refused_and_charges_nothing(self, client, acme):
         grant(client, acme, "10")
-        no_category = {**whatsapp("w1", "marketing"), "category": None}  # no "*" category row
+        no_category = {**whatsapp("w1", "marketing"), "category": None}
 
-        refused(client, no_category, "unratable", 422)
+        # A template's category decides its price: one without is refused before rating.
+        refused(client, no_category, "category_required", 422)
         refused(client, call("c1", 60, "12345"), "unratable", 422)
 
         assert balance(client, acme)["total"] == "10"
@@ -180,7 +181,7 @@ class TestAllowances:
 
         # 150 s bills 180 s: 120 s from the plan, 60 s at 0.014/min.
         assert answer["cost"] == "0.014"
-        assert answer["quantity"] == 150
+        assert answer["quantity"] == 180  # billed seconds (SPEC §6)
         assert answer["paid_by"] == [
             {"lot_id": seconds["id"], "unit": "SECONDS", "amount": "120"},
             {"lot_id": money["id"], "unit": "EUR", "amount": "0.014"},
@@ -370,7 +371,7 @@ class TestDayPass:
         grant(client, "edge", "10")
 
         refused(
-            client, login("l1", "agent-1", occurred_at, account_id="edge"), "invalid_request", 422
+            client, login("l1", "agent-1", occurred_at, account_id="edge"), "invalid_instant", 422
         )
 
         assert balance(client, "edge")["total"] == "10"

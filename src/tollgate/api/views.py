@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tollgate.accounts.models import Account
 from tollgate.clock import format_instant
 from tollgate.ledger import BalanceView, Draw
@@ -9,7 +11,7 @@ from tollgate.ledger.models import JournalEntry, Lot, Posting, Reservation
 from tollgate.money import format_amount
 
 
-def account_view(account: Account) -> dict:
+def account_view(account: Account) -> dict[str, Any]:
     return {
         "id": account.id,
         "name": account.name,
@@ -24,7 +26,7 @@ def account_view(account: Account) -> dict:
     }
 
 
-def lot_view(lot: Lot) -> dict:
+def lot_view(lot: Lot) -> dict[str, Any]:
     return {
         "id": lot.id,
         "unit": lot.unit,
@@ -38,7 +40,7 @@ def lot_view(lot: Lot) -> dict:
     }
 
 
-def _figures(balance: int, reserved: int) -> dict:
+def _figures(balance: int, reserved: int) -> dict[str, Any]:
     return {
         "balance": format_amount(balance),
         "reserved": format_amount(reserved),
@@ -46,7 +48,7 @@ def _figures(balance: int, reserved: int) -> dict:
     }
 
 
-def balance_answer(view: BalanceView) -> dict:
+def balance_answer(view: BalanceView) -> dict[str, Any]:
     return {
         "account_id": view.account.id,
         "unit": view.account.unit,
@@ -71,12 +73,14 @@ def balance_answer(view: BalanceView) -> dict:
     }
 
 
-def draws_view(draws: list[Draw]) -> list[dict]:
+def draws_view(draws: list[Draw]) -> list[dict[str, Any]]:
     return [{"lot_id": d.lot_id, "unit": d.unit, "amount": format_amount(d.amount)} for d in draws]
 
 
-def reservation_view(reservation: Reservation, holds: list[tuple[int, int]] | None = None) -> dict:
-    answer = {
+def reservation_view(
+    reservation: Reservation, holds: list[tuple[int, int]] | None = None
+) -> dict[str, Any]:
+    answer: dict[str, Any] = {
         "id": reservation.id,
         "account_id": reservation.account_id,
         "unit": reservation.unit,
@@ -96,7 +100,7 @@ def reservation_view(reservation: Reservation, holds: list[tuple[int, int]] | No
     return answer
 
 
-def journal_entry_view(entry: JournalEntry, postings: list[Posting]) -> dict:
+def journal_entry_view(entry: JournalEntry, postings: list[Posting]) -> dict[str, Any]:
     return {
         "id": entry.id,
         "kind": entry.kind,

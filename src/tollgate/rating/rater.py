@@ -267,9 +267,10 @@ class RatableEvent:
 class Rating:
     """The price of one event.
 
-    ``cost`` is in micros of ``unit`` and includes ``connect_fee``. For voice,
-    ``quantity`` is the real duration and ``billed_units`` the seconds charged after
-    increments; otherwise both are the count of segments, messages or days.
+    ``cost`` is in micros of ``unit`` and includes ``connect_fee``. ``quantity`` is the
+    billed quantity (SPEC §6): for voice the seconds charged after increments (120 for
+    a 61 s call at 60/60), the same as ``billed_units``; otherwise the count of
+    segments (× recipients), messages or days.
     """
 
     channel: str
@@ -312,7 +313,7 @@ def rate(card: RateCard, event: Ratable) -> Rating:
         billed = quantity
     return Rating(
         channel=event.channel,
-        quantity=quantity,
+        quantity=billed,
         quantity_unit=QUANTITY_UNITS[row_channel],
         billed_units=billed,
         cost=cost_of(billed, row) + connect_fee,
@@ -330,13 +331,15 @@ def _quantity(channel: str, event: Ratable) -> int:
             raise InvalidRequest("a voice event needs 'duration_seconds' to be rated")
         return _whole(event.duration_seconds, "duration_seconds", minimum=0)
     if channel == "sms":
+        # Sent to `count` recipients, each gets every segment.
+        recipients = 1 if event.count is None else _whole(event.count, "count", minimum=1)
         if event.segments is not None:
-            return _whole(event.segments, "segments", minimum=1)
+            return _whole(event.segments, "segments", minimum=1) * recipients
         if not isinstance(event.text, str):
             raise InvalidRequest("an sms event needs 'text' or 'segments' to be rated")
         from tollgate.rating.segments import count_segments
 
-        return count_segments(event.text).segments
+        return count_segments(event.text).segments * recipients
     if channel == "day_pass":
         return 1
     return 1 if event.count is None else _whole(event.count, "count", minimum=1)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from tollgate.access import service as access
 from tollgate.access.models import ApiKey
 from tollgate.accounts.service import get_account
+from tollgate.api.answers import answer
 from tollgate.api.app import Runtime
 from tollgate.api.auth import Caller, requires
 from tollgate.api.deps import runtime
@@ -20,7 +23,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["api keys"])
 ManagesUsers = Depends(requires("users.manage"))
 
 
-def key_view(key: ApiKey) -> dict:
+def key_view(key: ApiKey) -> dict[str, Any]:
     return {
         "id": key.id,
         "name": key.name,
@@ -30,7 +33,7 @@ def key_view(key: ApiKey) -> dict:
     }
 
 
-@router.post("/{account_id}/api-keys", status_code=201, responses={201: {"model": ApiKeyIssued}})
+@router.post("/{account_id}/api-keys", status_code=201, response_model=ApiKeyIssued)
 def create_api_key(
     account_id: str,
     body: ApiKeyCreate,
@@ -46,26 +49,32 @@ def create_api_key(
     with rt.database.write() as session:
         account = get_account(session, account_id)
         issued = access.issue_key(session, account, name=body.name, rights=body.rights, now=now)
-        answer = {
+        key = {
             "id": issued.key.id,
             "name": issued.key.name,
             "rights": issued.key.rights.split(","),
             "key": issued.secret,
         }
-    return JSONResponse(answer, status_code=201)
+    return answer(ApiKeyIssued, key, status_code=201)
 
 
-@router.get("/{account_id}/api-keys", response_model=None, responses={200: {"model": ApiKeysPage}})
+@router.get("/{account_id}/api-keys", response_model=ApiKeysPage)
 def list_api_keys(
     account_id: str, rt: Runtime = Depends(runtime), _: Caller = ManagesUsers
-) -> dict:
+) -> JSONResponse:
     """Every key of the account, revoked ones included; never a secret."""
     with rt.database.read() as session:
         get_account(session, account_id)
-        return {"data": [key_view(key) for key in access.list_keys(session, account_id)]}
+        keys = [key_view(key) for key in access.list_keys(session, account_id)]
+    return answer(ApiKeysPage, {"data": keys})
 
 
-@router.delete("/{account_id}/api-keys/{key_id}", status_code=204)
+@router.delete(
+    "/{account_id}/api-keys/{key_id}",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Revoked (or already revoked)"}},
+)
 def revoke_api_key(
     account_id: str, key_id: str, rt: Runtime = Depends(runtime), caller: Caller = ManagesUsers
 ) -> Response:

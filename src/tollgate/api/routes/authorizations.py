@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from tollgate import idempotency, ledger
 from tollgate.accounts.models import Account
+from tollgate.api.answers import answer, refusals
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import (
     IdempotencyKey,
     answer_step_once,
-    idempotent_response,
     lock_owner,
     runtime,
 )
@@ -32,7 +32,9 @@ from tollgate.rating.service import PriceListResolver
 from tollgate.usage import authorizations as calls
 from tollgate.usage.models import Authorization
 
-router = APIRouter(prefix="/v1/authorizations", tags=["authorizations"])
+router = APIRouter(
+    prefix="/v1/authorizations", tags=["authorizations"], responses=refusals(402, 409)
+)
 # Every write is the operator's platform talking; an account key may read its own calls.
 OPERATOR_ONLY = [Depends(requires(OPERATOR))]
 
@@ -58,7 +60,7 @@ def _answer(authorization: Authorization, max_seconds: int | None = None) -> dic
     "",
     status_code=201,
     dependencies=OPERATOR_ONLY,
-    responses={201: {"model": AuthorizationAnswer}},
+    response_model=AuthorizationAnswer,
 )
 def create_authorization(
     body: AuthorizationCreate,
@@ -82,7 +84,7 @@ def create_authorization(
             )
             return _answer(authorization, longest)
 
-        answer, replayed = idempotency.answer_once(
+        opened, replayed = idempotency.answer_once(
             session,
             account_id=account.id,
             scope="authorizations",
@@ -91,7 +93,7 @@ def create_authorization(
             now=now,
             create=create,
         )
-    return idempotent_response(answer, replayed)
+    return answer(AuthorizationAnswer, opened, status_code=201, replayed=replayed)
 
 
 @router.get(
@@ -99,10 +101,10 @@ def create_authorization(
     dependencies=[Depends(requires("consumption.view"))],
     response_model=AuthorizationRecord,
 )
-def read_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def read_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) -> JSONResponse:
     with rt.database.read() as session:
         authorization = calls.get_authorization(session, authorization_id)
-        return {
+        record = {
             "id": authorization.id,
             "account_id": authorization.account_id,
             "direction": authorization.direction,
@@ -110,11 +112,12 @@ def read_authorization(authorization_id: str, rt: Runtime = Depends(runtime)) ->
             "list_id": authorization.list_id,
             "status": authorization.status,
             "granted_seconds": authorization.granted_seconds,
-            "created_at": authorization.created_at,
-            "expires_at": authorization.expires_at,
-            "ended_at": authorization.ended_at,
+            "created_at": format_instant(authorization.created_at),
+            "expires_at": format_instant(authorization.expires_at),
+            "ended_at": format_instant(authorization.ended_at),
             "usage_event_id": authorization.usage_event_id,
         }
+    return answer(AuthorizationRecord, record)
 
 
 def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, Authorization]:
@@ -124,8 +127,7 @@ def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, A
 @router.post(
     "/{authorization_id}/extend",
     dependencies=OPERATOR_ONLY,
-    response_model=None,
-    responses={200: {"model": AuthorizationAnswer}},
+    response_model=AuthorizationAnswer,
 )
 def extend_authorization(
     authorization_id: str,
@@ -161,8 +163,7 @@ def extend_authorization(
 @router.post(
     "/{authorization_id}/capture",
     dependencies=OPERATOR_ONLY,
-    response_model=None,
-    responses={200: {"model": AuthorizationCaptureAnswer}},
+    response_model=AuthorizationCaptureAnswer,
 )
 def capture_authorization(
     authorization_id: str,
@@ -199,8 +200,7 @@ def capture_authorization(
 @router.post(
     "/{authorization_id}/release",
     dependencies=OPERATOR_ONLY,
-    response_model=None,
-    responses={200: {"model": AuthorizationAnswer}},
+    response_model=AuthorizationAnswer,
 )
 def release_authorization(
     authorization_id: str,

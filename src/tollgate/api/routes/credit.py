@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from tollgate import idempotency, ledger
 from tollgate.accounts.models import Account
 from tollgate.accounts.service import get_account
+from tollgate.api.answers import answer, refusals
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
-from tollgate.api.deps import IdempotencyKey, idempotent_response, runtime
+from tollgate.api.deps import IdempotencyKey, runtime
 from tollgate.api.schemas import (
     LIST_ID_PATTERN,
     AllocationAnswer,
@@ -24,6 +25,7 @@ from tollgate.api.schemas import (
     CreditGrant,
     GrantAnswer,
     JournalPage,
+    ListIdInPath,
 )
 from tollgate.api.views import balance_answer, journal_entry_view, lot_view
 from tollgate.clock import format_instant
@@ -31,17 +33,18 @@ from tollgate.errors import InvalidRequest
 from tollgate.ledger import BucketFigures, is_due, journal_page
 from tollgate.ledger.models import POOL
 from tollgate.money import format_amount
+from tollgate.usage.service import SECONDS
 
 T = TypeVar("T")
 
-router = APIRouter(prefix="/v1/accounts", tags=["credit"])
+router = APIRouter(prefix="/v1/accounts", tags=["credit"], responses=refusals(402, 409))
 
 
 @router.post(
     "/{account_id}/credits",
     status_code=201,
     dependencies=[Depends(requires(OPERATOR))],
-    responses={201: {"model": GrantAnswer}},
+    response_model=GrantAnswer,
 )
 def grant_credit(
     account_id: str,
@@ -52,8 +55,15 @@ def grant_credit(
     now = rt.clock.now()
     with rt.database.write() as session:
         account = ledger.lock_account(session, account_id, now=now)
+        if body.unit not in (None, account.unit, SECONDS):
+            raise InvalidRequest(
+                f"unit {body.unit} cannot be spent by account {account.id!r}: a lot is in "
+                f"the account's unit ({account.unit}) or {SECONDS} (allowance seconds); "
+                "leave unit out for the account's unit",
+                code="unspendable_unit",
+            )
 
-        def create() -> dict:
+        def create() -> dict[str, Any]:
             debt_before = account.debt
             lot = ledger.grant(
                 session,
@@ -74,7 +84,7 @@ def grant_credit(
                 "debt_paid": format_amount(debt_before - account.debt),
             }
 
-        answer, replayed = idempotency.answer_once(
+        granted, replayed = idempotency.answer_once(
             session,
             account_id=account.id,
             scope="credits",
@@ -83,21 +93,21 @@ def grant_credit(
             now=now,
             create=create,
         )
-    return idempotent_response(answer, replayed)
+    return answer(GrantAnswer, granted, status_code=201, replayed=replayed)
 
 
 @router.get(
     "/{account_id}/balance",
     dependencies=[Depends(requires("consumption.view"))],
-    response_model=None,
-    responses={200: {"model": BalanceAnswer}},
+    response_model=BalanceAnswer,
 )
-def get_balance(account_id: str, rt: Runtime = Depends(runtime)) -> dict:
-    return read_settled(
+def get_balance(account_id: str, rt: Runtime = Depends(runtime)) -> JSONResponse:
+    figures = read_settled(
         rt,
         account_id,
         lambda session, account: balance_answer(ledger.balance_view(session, account)),
     )
+    return answer(BalanceAnswer, figures)
 
 
 def read_settled(rt: Runtime, account_id: str, build: Callable[[Session, Account], T]) -> T:
@@ -113,7 +123,7 @@ def read_settled(rt: Runtime, account_id: str, build: Callable[[Session, Account
         return build(session, ledger.lock_account(session, account_id, now=now))
 
 
-def _allocation_answer(account_id: str, unit: str, figures: BucketFigures) -> dict:
+def _allocation_answer(account_id: str, unit: str, figures: BucketFigures) -> dict[str, Any]:
     return {
         "account_id": account_id,
         "list_id": figures.list_id,
@@ -127,28 +137,32 @@ def _allocation_answer(account_id: str, unit: str, figures: BucketFigures) -> di
 @router.put(
     "/{account_id}/lists/{list_id}/allocation",
     dependencies=[Depends(requires("admin"))],
-    response_model=None,
-    responses={200: {"model": AllocationAnswer}},
+    response_model=AllocationAnswer,
 )
 def set_allocation(
-    account_id: str, list_id: str, body: AllocationSet, rt: Runtime = Depends(runtime)
-) -> dict:
+    account_id: str, list_id: ListIdInPath, body: AllocationSet, rt: Runtime = Depends(runtime)
+) -> JSONResponse:
     _check_list_id(list_id)
     now = rt.clock.now()
     with rt.database.write() as session:
         account = ledger.lock_account(session, account_id, now=now)
         bucket = ledger.set_allocation(session, account, list_id, body.amount, now=now)
-        return _allocation_answer(
+        allocation = _allocation_answer(
             account.id, account.unit, BucketFigures(bucket.list_id, bucket.balance, bucket.reserved)
         )
+    return answer(AllocationAnswer, allocation)
 
 
 @router.delete(
     "/{account_id}/lists/{list_id}/allocation",
     status_code=204,
     dependencies=[Depends(requires("admin"))],
+    response_class=Response,
+    responses={204: {"description": "The list's credit went back to the pool"}},
 )
-def delete_allocation(account_id: str, list_id: str, rt: Runtime = Depends(runtime)) -> Response:
+def delete_allocation(
+    account_id: str, list_id: ListIdInPath, rt: Runtime = Depends(runtime)
+) -> Response:
     _check_list_id(list_id)
     now = rt.clock.now()
     with rt.database.write() as session:
@@ -169,8 +183,7 @@ def _check_list_id(list_id: str) -> None:
 @router.get(
     "/{account_id}/journal",
     dependencies=[Depends(requires("consumption.view"))],
-    response_model=None,
-    responses={200: {"model": JournalPage}},
+    response_model=JournalPage,
 )
 def get_journal(
     account_id: str,
@@ -179,14 +192,11 @@ def get_journal(
         int | None, Query(ge=0, le=2**63 - 1, description="id of the last entry already seen")
     ] = None,
     rt: Runtime = Depends(runtime),
-) -> dict:
-    def build(session: Session, account: Account) -> tuple[list[dict], bool]:
+) -> JSONResponse:
+    def build(session: Session, account: Account) -> tuple[list[dict[str, Any]], bool]:
         page, has_more = journal_page(session, account.id, limit=limit, after=after)
         return [journal_entry_view(entry, postings) for entry, postings in page], has_more
 
     data, has_more = read_settled(rt, account_id, build)
-    return {
-        "data": data,
-        "has_more": has_more,
-        "next_after": data[-1]["id"] if has_more and data else None,
-    }
+    next_after = data[-1]["id"] if has_more and data else None
+    return answer(JournalPage, {"data": data, "has_more": has_more, "next_after": next_after})

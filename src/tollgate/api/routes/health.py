@@ -14,9 +14,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from tollgate import migrate
+from tollgate.api.answers import answer
 from tollgate.api.app import Runtime
 from tollgate.api.deps import runtime
 from tollgate.api.errors import error_response
+from tollgate.api.schemas import Alive, Ready
 
 # Left out of the OpenAPI document: they are for the infrastructure, not API clients,
 # and take no key (docs/reliability.md describes them).
@@ -24,13 +26,13 @@ router = APIRouter(include_in_schema=False)
 log = logging.getLogger("tollgate.api")
 
 
-@router.get("/healthz")
-async def healthz() -> dict:
+@router.get("/healthz", response_model=Alive)
+async def healthz() -> JSONResponse:
     """The process is up. (``async``: it must answer even when every worker thread is busy.)"""
-    return {"status": "ok"}
+    return answer(Alive, {"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=Ready)
 def readyz(rt: Runtime = Depends(runtime)) -> JSONResponse:
     """The database answers and its schema is current."""
     try:
@@ -44,4 +46,4 @@ def readyz(rt: Runtime = Depends(runtime)) -> JSONResponse:
         return error_response(
             503, "not_ready", "the database schema is not current: run 'tollgate db upgrade'"
         )
-    return JSONResponse({"status": "ready", "schema": migrate.head_revision()})
+    return answer(Ready, {"status": "ready", "schema": migrate.head_revision()})

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from tollgate import idempotency, ledger
 from tollgate.accounts.models import Account
+from tollgate.api.answers import answer, refusals
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import (
     IdempotencyKey,
     answer_step_once,
-    idempotent_response,
     lock_owner,
     runtime,
 )
@@ -30,14 +30,14 @@ from tollgate.api.views import draws_view, reservation_view
 from tollgate.ledger import get_reservation, holds_of
 from tollgate.ledger.models import Reservation
 
-router = APIRouter(prefix="/v1", tags=["reservations"])
+router = APIRouter(prefix="/v1", tags=["reservations"], responses=refusals(402, 409))
 
 
 @router.post(
     "/accounts/{account_id}/reservations",
     status_code=201,
     dependencies=[Depends(requires(OPERATOR))],
-    responses={201: {"model": ReservationAnswer}},
+    response_model=ReservationAnswer,
 )
 def create_reservation(
     account_id: str,
@@ -60,7 +60,7 @@ def create_reservation(
             )
             return reservation_view(reservation, holds_of(session, reservation))
 
-        answer, replayed = idempotency.answer_once(
+        reserved, replayed = idempotency.answer_once(
             session,
             account_id=account.id,
             scope="reservations",
@@ -69,16 +69,15 @@ def create_reservation(
             now=now,
             create=create,
         )
-    return idempotent_response(answer, replayed)
+    return answer(ReservationAnswer, reserved, status_code=201, replayed=replayed)
 
 
 @router.get(
     "/reservations/{reservation_id}",
     dependencies=[Depends(requires("consumption.view"))],
-    response_model=None,
-    responses={200: {"model": ReservationAnswer}},
+    response_model=ReservationAnswer,
 )
-def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.read() as session:
         reservation = get_reservation(session, reservation_id)
@@ -88,12 +87,14 @@ def read_reservation(reservation_id: str, rt: Runtime = Depends(runtime)) -> dic
             and reservation.expires_at <= now
         )
         if not lapsed_unseen:
-            return reservation_view(reservation, holds_of(session, reservation))
+            found = reservation_view(reservation, holds_of(session, reservation))
+            return answer(ReservationAnswer, found)
     # It lapsed since its account was last touched: catch up first, as the balance
     # does, so that it never reads as held past its expires_at.
     with rt.database.write() as session:
         _, reservation = _locked(session, reservation_id, now)
-        return reservation_view(reservation, holds_of(session, reservation))
+        caught_up = reservation_view(reservation, holds_of(session, reservation))
+    return answer(ReservationAnswer, caught_up)
 
 
 def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, Reservation]:
@@ -103,8 +104,7 @@ def _locked(session: Session, entity_id: str, now: datetime) -> tuple[Account, R
 @router.post(
     "/reservations/{reservation_id}/capture",
     dependencies=[Depends(requires(OPERATOR))],
-    response_model=None,
-    responses={200: {"model": CaptureAnswer}},
+    response_model=CaptureAnswer,
 )
 def capture_reservation(
     reservation_id: str,
@@ -134,8 +134,7 @@ def capture_reservation(
 @router.post(
     "/reservations/{reservation_id}/release",
     dependencies=[Depends(requires(OPERATOR))],
-    response_model=None,
-    responses={200: {"model": ReservationAnswer}},
+    response_model=ReservationAnswer,
 )
 def release_reservation(
     reservation_id: str,

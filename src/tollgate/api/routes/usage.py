@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 
 from tollgate.accounts.service import get_account
+from tollgate.api.answers import answer, refusals
 from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, Caller, requires
 from tollgate.api.deps import runtime
@@ -23,7 +26,8 @@ from tollgate.api.schemas import (
     UsageEventIn,
     UsageEventRecord,
 )
-from tollgate.errors import TollgateError
+from tollgate.clock import format_instant
+from tollgate.errors import InvalidRequest, TollgateError
 from tollgate.money import format_amount
 from tollgate.rating.rater import RatableEvent
 from tollgate.rating.service import PriceListResolver
@@ -31,32 +35,38 @@ from tollgate.usage.events import get_usage_event
 from tollgate.usage.recorder import UsageRecorder
 from tollgate.usage.service import UsageInput, quote
 
-router = APIRouter(prefix="/v1", tags=["usage"])
+router = APIRouter(prefix="/v1", tags=["usage"], responses=refusals(402, 409))
 
 _event_adapter = TypeAdapter(UsageEventIn)
 _quote_adapter = TypeAdapter(QuoteEvent)
 
 
-def usage_input(event: UsageEventIn) -> UsageInput:
-    fields = event.model_dump()
-    return UsageInput(**fields)
+def usage_input(event: UsageEventIn, rt: Runtime, now: datetime) -> UsageInput:
+    latest = now + timedelta(seconds=rt.settings.max_future_skew_seconds)
+    if event.occurred_at > latest:
+        raise InvalidRequest(
+            f"occurred_at {format_instant(event.occurred_at)} is more than "
+            f"{rt.settings.max_future_skew_seconds} seconds ahead of the server's clock "
+            f"({format_instant(now)}); send the time the usage happened, with its time zone",
+            code="occurred_at_in_future",
+        )
+    return UsageInput(**event.model_dump())
 
 
 @router.post(
     "/usage",
     dependencies=[Depends(requires(OPERATOR))],
-    response_model=None,
-    responses={200: {"model": UsageAnswer}},
+    response_model=UsageAnswer,
 )
-def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> JSONResponse:
     now = rt.clock.now()
     with rt.database.write() as session:
-        (result,) = UsageRecorder(session, now=now).record([usage_input(body)])
+        (result,) = UsageRecorder(session, now=now).record([usage_input(body, rt, now)])
         if isinstance(result, TollgateError):
             # Raised inside the transaction: a refused event leaves nothing behind, not
             # even the expiry its account's lock caught up on.
             raise result
-    return result
+    return answer(UsageAnswer, result)
 
 
 @router.get(
@@ -66,16 +76,16 @@ def post_usage(body: UsageEventIn, rt: Runtime = Depends(runtime)) -> dict[str, 
 )
 def read_usage_event(
     account_id: str, event_id: str, rt: Runtime = Depends(runtime)
-) -> dict[str, Any]:
+) -> JSONResponse:
     """One recorded event (a usage event or a captured call) and the answer it was given."""
     with rt.database.read() as session:
         get_account(session, account_id)
         event = get_usage_event(session, account_id, event_id)
-        return {
+        record = {
             "id": event.id,
             "account_id": event.account_id,
             "channel": event.channel,
-            "occurred_at": event.occurred_at,
+            "occurred_at": format_instant(event.occurred_at),
             "list_id": event.list_id,
             "user_id": event.user_id,
             "customer_id": event.customer_id,
@@ -87,9 +97,10 @@ def read_usage_event(
             "unit": event.unit,
             "allowance_used": event.allowance_used,
             "debt": format_amount(event.debt),
-            "recorded_at": event.recorded_at,
+            "recorded_at": format_instant(event.recorded_at),
             "answer": json.loads(event.answer),
         }
+    return answer(UsageEventRecord, record)
 
 
 def _error(event_id: str | None, exc: TollgateError) -> dict[str, Any]:
@@ -99,37 +110,52 @@ def _error(event_id: str | None, exc: TollgateError) -> dict[str, Any]:
 @router.post(
     "/usage/batch",
     dependencies=[Depends(requires(OPERATOR))],
-    response_model=None,
-    responses={200: {"model": BatchAnswer}},
+    response_model=BatchAnswer,
 )
-def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+def post_usage_batch(body: UsageBatch, rt: Runtime = Depends(runtime)) -> JSONResponse:
     """Up to 1,000 events in one transaction; each succeeds or fails on its own."""
     now = rt.clock.now()
     results: list[dict[str, Any] | None] = []
     valid: list[UsageInput] = []
     for raw in body.events:
         try:
-            valid.append(usage_input(_event_adapter.validate_python(raw)))
+            valid.append(usage_input(_event_adapter.validate_python(raw), rt, now))
             results.append(None)
         except ValidationError as exc:
             event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
             results.append({"id": event_id, "error": describe_validation_error(exc.errors())})
+        except TollgateError as exc:
+            event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+            results.append(_error(event_id, exc))
     with rt.database.write() as session:
         recorded = UsageRecorder(session, now=now).record(valid)
     answers = iter(zip(valid, recorded, strict=True))
     for position, result in enumerate(results):
         if result is None:
-            event, answer = next(answers)
-            results[position] = answer if isinstance(answer, dict) else _error(event.id, answer)
-    return {"results": results}
+            event, outcome = next(answers)
+            results[position] = outcome if isinstance(outcome, dict) else _error(event.id, outcome)
+    return answer(BatchAnswer, {"results": results})
 
 
-@router.post("/quotes", response_model=None, responses={200: {"model": QuoteAnswer}})
+def ratable(event: QuoteEvent) -> RatableEvent:
+    return RatableEvent(
+        channel=event.channel,
+        direction=event.direction or "outbound",
+        to=event.to,
+        duration_seconds=event.duration_seconds,
+        text=event.text,
+        segments=event.segments,
+        count=event.count,
+        category=event.category,
+    )
+
+
+@router.post("/quotes", response_model=QuoteAnswer)
 def post_quote(
     body: QuoteRequest,
     rt: Runtime = Depends(runtime),
     caller: Caller = Depends(requires("consumption.view")),
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Price hypothetical events at list price: nothing is charged or recorded."""
     caller.check_account(body.account_id)
     at = body.occurred_at or rt.clock.now()
@@ -141,15 +167,17 @@ def post_quote(
         for index, raw in enumerate(body.events):
             try:
                 event = _quote_adapter.validate_python(raw)
+                if event.account_id not in (None, account.id):
+                    raise InvalidRequest(
+                        f"event account_id {event.account_id!r} is not the quote's "
+                        f"account_id {account.id!r}; leave it out or make them equal",
+                        code="account_mismatch",
+                    )
                 (rating,) = quote(
                     session,
                     account,
-                    [
-                        RatableEvent(
-                            **{**event.model_dump(), "direction": event.direction or "outbound"}
-                        )
-                    ],
-                    at=at,
+                    [ratable(event)],
+                    at=event.occurred_at or at,
                     resolver=resolver,
                 )
             except ValidationError as exc:
@@ -170,9 +198,10 @@ def post_quote(
                     "quantity_unit": rating.quantity_unit,
                 }
             )
-        return {
+        quoted = {
             "account_id": account.id,
             "unit": account.unit,
             "results": results,
             "total": format_amount(total),
         }
+    return answer(QuoteAnswer, quoted)
