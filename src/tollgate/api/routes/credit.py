@@ -33,7 +33,7 @@ from tollgate.errors import InvalidRequest
 from tollgate.ledger import BucketFigures, is_due, journal_page
 from tollgate.ledger.models import POOL
 from tollgate.money import format_amount
-from tollgate.usage.service import SECONDS
+from tollgate.usage.calls import SECONDS
 
 T = TypeVar("T")
 

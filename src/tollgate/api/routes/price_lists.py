@@ -29,7 +29,7 @@ from tollgate.api.schemas import (
 )
 from tollgate.clock import format_instant
 from tollgate.money import format_amount
-from tollgate.rating import rater, service
+from tollgate.rating import rater, rows, service
 from tollgate.rating.rater import PriceRow
 from tollgate.rating.service import StoredVersion, VersionHeader
 
@@ -78,11 +78,11 @@ def _row_rules(schema: dict[str, Any]) -> None:
     fields["category"]["enum"] = [*rater.CATEGORIES, star, None]
     fields["destination"]["anyOf"] = [
         {"type": "string", "enum": [star, *sorted(phonenumbers.SUPPORTED_REGIONS)]},
-        {"type": "string", "pattern": service.PREFIX.pattern},
+        {"type": "string", "pattern": rows.PREFIX.pattern},
         {"type": "null"},
     ]
     fields["per"]["anyOf"] = [
-        {"type": "integer", "minimum": 1, "maximum": service.MAX_PER},
+        {"type": "integer", "minimum": 1, "maximum": rows.MAX_PER},
         {"type": "null"},
     ]
     # first/next seconds, each 1 to 86,400 (the pattern allows up to 9,999 of each).
