@@ -100,3 +100,14 @@ def test_no_module_imports_upward():
         if FLOORS[target] > FLOORS[owner] or (owner, target) in FORBIDDEN
     ]
     assert upward == []
+
+
+def test_the_api_package_has_no_import_cycle():
+    """Routes and their helpers never import the app factory: the runtime they need
+    lives in api/deps.py, and only the package's entry point imports the app."""
+    importers = sorted(
+        str(path.relative_to(SOURCE))
+        for path in (SOURCE / "api").rglob("*.py")
+        if "tollgate.api.app" in path.read_text()
+    )
+    assert importers == ["api/__init__.py"]

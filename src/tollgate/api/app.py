@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import resources
 
 from fastapi import FastAPI
 
 from tollgate import __version__
 from tollgate.api.answers import EVERY_ROUTE, refusals
+from tollgate.api.deps import Runtime
 from tollgate.api.errors import install_error_handlers
 from tollgate.clock import Clock, SystemClock
 from tollgate.config import Settings
 from tollgate.db import Database
-
-
-@dataclass
-class Runtime:
-    """What every request needs: the store, the clock and the settings."""
-
-    database: Database
-    clock: Clock
-    settings: Settings
 
 
 def create_app(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Protocol, TypeVar, cast
 
@@ -13,8 +14,20 @@ from pydantic import BaseModel
 from tollgate import idempotency
 from tollgate.accounts.models import Account
 from tollgate.api.answers import answer
-from tollgate.api.app import Runtime
+from tollgate.clock import Clock
+from tollgate.config import Settings
+from tollgate.db import Database
 from tollgate.ledger import lock_account
+
+
+@dataclass
+class Runtime:
+    """What every request needs: the store, the clock and the settings. The app keeps
+    one in ``app.state.runtime``; routes get it through :func:`runtime`."""
+
+    database: Database
+    clock: Clock
+    settings: Settings
 
 
 class Owned(Protocol):

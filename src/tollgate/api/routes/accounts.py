@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 
 from tollgate.accounts import service
 from tollgate.api.answers import answer, refusals
-from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, Caller, requires
-from tollgate.api.deps import runtime
+from tollgate.api.deps import Runtime, runtime
 from tollgate.api.schemas import AccountAnswer, AccountCreate, AccountPage, AccountUpdate
 from tollgate.api.views import account_view
 from tollgate.errors import InvalidRequest

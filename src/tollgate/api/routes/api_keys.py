@@ -11,9 +11,8 @@ from tollgate.access import service as access
 from tollgate.access.models import ApiKey
 from tollgate.accounts.service import get_account
 from tollgate.api.answers import answer
-from tollgate.api.app import Runtime
 from tollgate.api.auth import Caller, requires
-from tollgate.api.deps import runtime
+from tollgate.api.deps import Runtime, runtime
 from tollgate.api.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeysPage
 from tollgate.clock import format_instant
 from tollgate.errors import Forbidden

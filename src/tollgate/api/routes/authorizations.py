@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from tollgate import idempotency, ledger
 from tollgate.accounts.models import Account
 from tollgate.api.answers import answer, refusals
-from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
 from tollgate.api.deps import (
     IdempotencyKey,
+    Runtime,
     answer_step_once,
     lock_owner,
     runtime,

@@ -14,9 +14,8 @@ from tollgate import idempotency, ledger
 from tollgate.accounts.models import Account
 from tollgate.accounts.service import get_account
 from tollgate.api.answers import answer, refusals
-from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
-from tollgate.api.deps import IdempotencyKey, runtime
+from tollgate.api.deps import IdempotencyKey, Runtime, runtime
 from tollgate.api.schemas import (
     LIST_ID_PATTERN,
     AllocationAnswer,

@@ -15,8 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tollgate import migrate
 from tollgate.api.answers import answer
-from tollgate.api.app import Runtime
-from tollgate.api.deps import runtime
+from tollgate.api.deps import Runtime, runtime
 from tollgate.api.errors import error_response
 from tollgate.api.schemas import Alive, Ready
 

@@ -12,9 +12,8 @@ from pydantic import BeforeValidator, ConfigDict, Field, StrictStr, WithJsonSche
 from pydantic_core import PydanticCustomError
 
 from tollgate.api.answers import answer, refusals
-from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, requires
-from tollgate.api.deps import runtime
+from tollgate.api.deps import Runtime, runtime
 from tollgate.api.schemas import (
     MAX_PRICE_UNITS,
     Instant,

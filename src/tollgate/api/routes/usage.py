@@ -12,9 +12,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from tollgate.accounts.service import get_account
 from tollgate.api.answers import answer, refusals
-from tollgate.api.app import Runtime
 from tollgate.api.auth import OPERATOR, Caller, requires
-from tollgate.api.deps import runtime
+from tollgate.api.deps import Runtime, runtime
 from tollgate.api.errors import describe_validation_error
 from tollgate.api.schemas import (
     BatchAnswer,
