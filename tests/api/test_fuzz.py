@@ -217,7 +217,8 @@ def api_schema(app, seeded):
 # no price row rates, credit that is not there, a price list that does not exist or
 # prices in another unit, a unit the account cannot spend); two price rows that match
 # the same events are a uniqueness over defaulted fields, which JSON Schema's
-# uniqueItems cannot say. Each is a declared status of its route (status_code_conformance
+# uniqueItems cannot say; a page cursor is opaque, valid only if this API answered it.
+# Each is a declared status of its route (status_code_conformance
 # holds for them); positive_data_acceptance lets exactly these codes through and fails
 # on every other refusal of schema-valid data.
 INEXPRESSIBLE_REFUSALS = frozenset(
@@ -230,6 +231,7 @@ INEXPRESSIBLE_REFUSALS = frozenset(
         "price_list_unit_mismatch",
         "unspendable_unit",
         "duplicate_price_row",
+        "invalid_cursor",
     }
 )
 
