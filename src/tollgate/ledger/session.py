@@ -62,6 +62,8 @@ class SessionLedger:
 
     def load(self, account_ids: Iterable[str]) -> dict[str, Credit]:
         accounts = lock_accounts(self.session, account_ids, now=self.now)
+        # What catching up changed is visible to driver-level reads that follow.
+        self.session.flush()
         return {key: SessionCredit(self.session, a) for key, a in accounts.items()}
 
     def debit(

@@ -100,9 +100,8 @@ class UsageRecorder:
         self._pass_rows: list[tuple[object, ...]] = []
 
     def record(self, events: Sequence[UsageInput]) -> list[Answer | TollgateError]:
+        # Loading flushes the session: the driver-level reads below see what came before.
         self._credits = self.ledger.load({e.account_id for e in events})
-        # The driver-level reads below must see what the ledger settled through the ORM.
-        self.session.flush()
         # One cursor for the whole batch when the ledger already has one.
         ledger = self.ledger
         self._sql = ledger.sql if isinstance(ledger, BatchLedger) else RawSQL(self.session)
