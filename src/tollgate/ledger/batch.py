@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy.orm import Session
 
@@ -184,9 +184,10 @@ class BatchCredit:
         return self._account
 
     def bucket(self, unit: str, list_id: str | None) -> BucketRecord | None:
-        return rules.paying_bucket(
-            self._account, unit, list_id, lambda u, name: self.buckets.get((u, name))
-        )
+        return rules.paying_bucket(self._account, unit, list_id, self._find)
+
+    def _find(self, unit: str, list_id: str) -> BucketRecord | None:
+        return self.buckets.get((unit, list_id))
 
     def lots(self, unit: str) -> list[LotRecord]:
         return self.lots_by_unit.get(unit, [])
@@ -273,14 +274,17 @@ class BatchLedger:
         outcome = rules.debit(account, takes, tag=tag, now=self.now, allow_debt=allow_debt)
         if account.debt != debt_before:
             account.changed = True
+        # The takes' buckets and lots are this batch's records (BatchCredit's own).
+        touched_buckets = self._touched_buckets
         for take in takes:
-            if take.bucket is not None:
-                bucket = take.bucket
-                assert isinstance(bucket, BucketRecord)
-                self._touched_buckets[(account.id, bucket.unit, bucket.list_id)] = bucket
+            bucket = take.bucket
+            if bucket is not None:
+                touched_buckets[(account.id, bucket.unit, bucket.list_id)] = cast(
+                    BucketRecord, bucket
+                )
+        touched_lots = self._touched_lots
         for lot in outcome.drawn:
-            assert isinstance(lot, LotRecord)
-            self._touched_lots[lot.id] = lot
+            touched_lots[lot.id] = cast(LotRecord, lot)
         if outcome.legs:
             index = len(self._entries)
             self._entries.append((account.id, kind, reference, None))

@@ -101,20 +101,26 @@ def spendable(lots: Iterable[LotRow], tag: str | None, now: datetime) -> int:
     return sum(lot.remaining - lot.reserved for lot in lots if lot_pays_for(lot, tag, now))
 
 
+def applicable(lots: Iterable[L], tag: str | None, now: datetime) -> list[L]:
+    """The lots (in the order given: draw-down order) that could pay for ``tag`` now."""
+    return [lot for lot in lots if lot.remaining > lot.reserved and lot_pays_for(lot, tag, now)]
+
+
 def plan_draw(
     lots: Sequence[L], amount: int, tag: str | None, now: datetime
 ) -> list[tuple[L, int]]:
     """Take ``amount`` from the lots (sorted by :func:`draw_down_key`); the caller
     checked that it fits."""
+    return _draw(applicable(lots, tag, now), amount)
+
+
+def _draw(eligible: Sequence[L], amount: int) -> list[tuple[L, int]]:
     plan: list[tuple[L, int]] = []
     left = amount
-    for lot in lots:
+    for lot in eligible:
         if left == 0:
             break
-        available = lot.remaining - lot.reserved
-        if available <= 0 or not lot_pays_for(lot, tag, now):
-            continue
-        take = min(available, left)
+        take = min(lot.remaining - lot.reserved, left)
         plan.append((lot, take))
         left -= take
     if left:
@@ -233,49 +239,57 @@ def debit(
     unless ``counter_legs`` is false: then the caller posts it, e.g. once for a
     capture that is paid partly from its holds and partly from this debit.
     """
-    payable: list[int] = []
+    # Check every take first: which lots could pay, and whether it all fits.
+    plans: list[tuple[Take, list[LotRow], int]] = []
     shortfall = 0
     for take in takes:
-        if take.amount < 0:
+        amount = take.amount
+        if amount < 0:
             raise InvalidRequest("amount must not be negative", code="invalid_amount")
-        check_amount(take.amount)
-        lots_available = spendable(take.lots, tag, now)
-        pays = min(bucket_available(take.bucket), lots_available, take.amount)
-        if pays < take.amount:
+        if amount > MAX_BALANCE_MICROS:
+            check_amount(amount)
+        eligible = applicable(take.lots, tag, now)
+        lots_available = sum(lot.remaining - lot.reserved for lot in eligible)
+        bucket = take.bucket
+        in_bucket = 0 if bucket is None else bucket.balance - bucket.reserved
+        pays = min(in_bucket, lots_available, amount)
+        if pays < amount:
             if not allow_debt:
-                raise insufficient_credit(take.bucket, lots_available, take.amount, take.unit)
+                raise insufficient_credit(bucket, lots_available, amount, take.unit)
             if take.unit != account.unit:
                 raise InsufficientCredit(
-                    f"{format_amount(take.amount)} {take.unit} needed but only "
+                    f"{format_amount(amount)} {take.unit} needed but only "
                     f"{format_amount(pays)} available"
                 )
-            shortfall += take.amount - pays
-        payable.append(pays)
+            shortfall += amount - pays
+        plans.append((take, eligible, pays))
     if shortfall:
         check_amount(account.debt + shortfall, "the debt this charge would leave")
 
+    # Then pay: lots in draw-down order, the bucket, the rest as debt.
     result = Debit(debt_added=shortfall)
     credit_account = counterparty or revenue_account(tag)
-    for take, pays in zip(takes, payable, strict=True):
+    legs, draws, drawn = result.legs, result.draws, result.drawn
+    for take, eligible, pays in plans:
+        unit = take.unit
         if not take.amount:
             continue
         if pays:
             assert take.bucket is not None
-            bucket = take.bucket
-            ledger_account = bucket_ledger_account(bucket.list_id)
-            for lot, amount in plan_draw(take.lots, pays, tag, now):
+            ledger_account = bucket_ledger_account(take.bucket.list_id)
+            for lot, amount in _draw(eligible, pays):
                 lot.remaining -= amount
-                result.drawn.append(lot)
-                result.draws.append(Draw(lot.id, lot.unit, amount))
-                result.legs.append((ledger_account, take.unit, -amount, lot.id))
-            bucket.balance -= pays
+                drawn.append(lot)
+                draws.append(Draw(lot.id, unit, amount))
+                legs.append((ledger_account, unit, -amount, lot.id))
+            take.bucket.balance -= pays
         owed = take.amount - pays
         if owed:
-            result.legs.append((DEBT, take.unit, -owed, None))
+            legs.append((DEBT, unit, -owed, None))
             account.debt += owed
             account.status = "blocked"
         if counter_legs:
-            result.legs.append((credit_account, take.unit, take.amount, None))
+            legs.append((credit_account, unit, take.amount, None))
     return result
 
 
