@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from tollgate.ledger import hooks, rules
 from tollgate.ledger.expiry import lock_accounts
-from tollgate.ledger.models import POOL
 from tollgate.ledger.rules import BucketRow, Debit, LotRow, Take
 from tollgate.rawsql import RawSQL
 
@@ -361,7 +360,6 @@ def allocate_entry_ids(sql: RawSQL, count: int) -> list[int]:
 
 
 __all__ = [
-    "POOL",
     "BatchLedger",
     "Credit",
     "Ledger",

@@ -97,13 +97,14 @@ def lot_pays_for(lot: LotRow, tag: str | None, now: datetime) -> bool:
     return tag is not None and tag in lot.applies_to.split(",")
 
 
-def spendable(lots: Iterable[LotRow], tag: str | None, now: datetime) -> int:
-    return sum(lot.remaining - lot.reserved for lot in lots if lot_pays_for(lot, tag, now))
-
-
 def applicable(lots: Iterable[L], tag: str | None, now: datetime) -> list[L]:
     """The lots (in the order given: draw-down order) that could pay for ``tag`` now."""
     return [lot for lot in lots if lot.remaining > lot.reserved and lot_pays_for(lot, tag, now)]
+
+
+def spendable(lots: Iterable[LotRow], tag: str | None, now: datetime) -> int:
+    """What the lots that could pay for ``tag`` now hold, unreserved."""
+    return sum(lot.remaining - lot.reserved for lot in applicable(lots, tag, now))
 
 
 def plan_draw(
@@ -251,8 +252,7 @@ def debit(
         eligible = applicable(take.lots, tag, now)
         lots_available = sum(lot.remaining - lot.reserved for lot in eligible)
         bucket = take.bucket
-        in_bucket = 0 if bucket is None else bucket.balance - bucket.reserved
-        pays = min(in_bucket, lots_available, amount)
+        pays = min(bucket_available(bucket), lots_available, amount)
         if pays < amount:
             if not allow_debt:
                 raise insufficient_credit(bucket, lots_available, amount, take.unit)
